@@ -1,0 +1,74 @@
+# Entry points for people and CI. `make demo` deploys Spiff Arena onto sandbox
+# VMs on this machine; `make test` runs every check CI runs. Both install what
+# they need (Debian packages, .venv, collections, images) on first use.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+VENV := $(CURDIR)/.venv
+COLLECTIONS := $(VENV)/collections
+export PATH := $(VENV)/bin:$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections:$(COLLECTIONS)
+export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
+export ANSIBLE_FORCE_COLOR ?= false
+export PY_COLORS ?= 0
+
+SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
+DEMO_SCENARIO ?= demo
+
+.PHONY: help test demo demo-destroy host venv images lint build unit molecule clean
+
+help:
+	@echo "make demo          deploy Spiff Arena onto sandbox VMs and print where it answers"
+	@echo "make demo-destroy  remove the sandbox VMs of the demo"
+	@echo "make test          lint, build the collection, unit tests, every Molecule scenario"
+	@echo "make molecule SCENARIOS='smoke data'   run some scenarios only"
+
+test: lint build unit molecule
+	@echo "make test: all checks passed"
+
+host:
+	@tests/tools/host-setup.sh
+
+$(VENV)/.done: requirements.txt requirements.yml tests/tools/install_collections.py
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(VENV)/bin/python tests/tools/install_collections.py $(COLLECTIONS)
+	touch $@
+
+venv: $(VENV)/.done
+
+images: host
+	python3 tests/images/build.py
+
+lint: venv
+	yamllint --strict .
+	python3 tests/tools/check_argument_specs.py
+	python3 tests/tools/docs.py --check
+	ansible-lint --profile production
+
+build: venv
+	rm -rf .cache/dist && mkdir -p .cache/dist/collections
+	ansible-galaxy collection build --force --output-path .cache/dist .
+	ansible-galaxy collection install --force -p .cache/dist/collections .cache/dist/spiff-arena-*.tar.gz
+	cd .cache/dist && ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.cache/dist/collections:$(COLLECTIONS) \
+	  ansible-playbook -i localhost, spiff.arena.site --syntax-check
+
+unit: venv images
+	pytest -q tests/unit tests/images tests/standin
+
+molecule: venv images
+	@for s in $(SCENARIOS); do \
+	  [ "$$s" = "$(DEMO_SCENARIO)" ] && continue; \
+	  echo "=== molecule test -s $$s"; \
+	  molecule test -s $$s || exit 1; \
+	done
+
+demo: venv images
+	molecule converge -s $(DEMO_SCENARIO)
+	molecule verify -s $(DEMO_SCENARIO)
+
+demo-destroy: venv
+	molecule destroy -s $(DEMO_SCENARIO)
+
+clean: demo-destroy
+	rm -rf .cache/dist

@@ -1,0 +1,69 @@
+"""All-in-one: every component runs, the job chain works end to end."""
+
+import pathlib
+import sys
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
+import spiffcheck  # noqa: E402
+
+HOST = "aio-d12"
+SERVICES = ["database", "redis", "connector", "api", "worker", "background", "frontend"]
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_unit_active_enabled_env_private(host, name):
+    service = host.service(f"spiff-{name}.service")
+    assert service.is_running and service.is_enabled
+    env = host.file(f"/etc/spiff/{name}.env")
+    assert env.mode == 0o600 and env.user == "root"
+
+
+def test_migration_ran_once_as_a_oneshot(host):
+    assert host.service("spiff-migrate.service").is_running is False
+    runs = spiffcheck.migrations(host, HOST)
+    assert len(runs) == 1, runs
+    assert runs[0]["to_rev"] == "standin_0001"
+
+
+def test_api_status_through_published_port(host):
+    status, body = spiffcheck.http(host, spiffcheck.api_url(HOST, "status"))
+    assert status == 200 and body["ok"] is True
+
+
+def test_job_runs_through_redis_worker_and_database(host):
+    job = spiffcheck.run_job(host, HOST, "all-in-one")
+    assert job["worker"] == HOST
+    assert job["result"]
+
+
+def test_exactly_one_background_alive(host):
+    assert spiffcheck.live_schedulers(host, HOST) == [HOST]
+
+
+def test_frontend_carries_the_backend_url(host):
+    status, body = spiffcheck.http(host, f"http://{HOST}:8001/")
+    assert status == 200
+    assert f"http://{HOST}:7000/v1.0" in body
+
+
+def test_connector_liveness_and_api_key(host):
+    status, _ = spiffcheck.http(host, f"http://{HOST}:7004/liveness")
+    assert status == 200
+    status, _ = spiffcheck.http(host, f"http://{HOST}:7004/v1/commands")
+    assert status == 401  # the API key is required
+
+
+def test_scheduler_flag_false_and_no_downgrade(host):
+    env = host.file("/etc/spiff/api.env").content_string
+    assert "SPIFFWORKFLOW_BACKEND_RUN_BACKGROUND_SCHEDULER_IN_CREATE_APP=false" in env
+    assert "SPIFFWORKFLOW_BACKEND_UPGRADE_DB=false" in env
+    assert "DOWNGRADE" not in env
+
+
+def test_same_environment_for_all_backend_parts(host):
+    def keys(name):
+        text = host.file(f"/etc/spiff/{name}.env").content_string
+        return sorted(line.split("=", 1)[0] for line in text.splitlines() if "=" in line and not line.startswith("#"))
+    assert keys("api") == keys("worker") == keys("background") == keys("migrate")

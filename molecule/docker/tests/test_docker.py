@@ -1,0 +1,65 @@
+"""The engine runs services with docker just as with podman."""
+
+import os
+import pathlib
+import time
+
+import pytest
+
+EPHEMERAL = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+UNITS = ["spiff-database.service", "spiff-redis.service"]
+
+
+def secret(name):
+    return (EPHEMERAL / "inventory" / ".secrets" / name).read_text().strip()
+
+
+def test_docker_daemon_runs_and_podman_is_unused(host):
+    assert host.service("docker.service").is_running
+    assert host.check_output("podman ps --quiet") == ""
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_units_run_docker_containers(host, unit):
+    service = host.service(unit)
+    assert service.is_running and service.is_enabled
+    container = unit[: -len(".service")]
+    assert host.check_output(f"docker inspect --format '{{{{.State.Running}}}}' {container}") == "true"
+    assert "/usr/bin/docker run" in host.file(f"/etc/systemd/system/{unit}").content_string
+
+
+def test_database_login_with_password_only(host):
+    good = host.run("psql postgresql://spiffworkflow:%s@docker-d12:5432/spiffworkflow -tAc 'select 1'",
+                    secret("database_password"))
+    assert good.rc == 0 and good.stdout.strip() == "1", good.stderr
+    bad = host.run("psql postgresql://spiffworkflow:wrong@docker-d12:5432/spiffworkflow -c 'select 1'")
+    assert bad.rc != 0 and "password authentication failed" in bad.stderr
+
+
+def test_broker_requires_password(host):
+    assert "NOAUTH" in host.run("redis-cli -h docker-d12 ping").stdout
+    assert host.run("REDISCLI_AUTH=%s redis-cli -h docker-d12 ping", secret("redis_password")).stdout.strip() == "PONG"
+
+
+def test_no_secret_in_units_processes_or_log(host):
+    units = host.check_output("cat /etc/systemd/system/spiff-*.service")
+    processes = host.check_output("ps -eo args")
+    log = (EPHEMERAL / "ansible.log").read_text()
+    for name in ("database_password", "database_admin_password", "redis_password"):
+        value = secret(name)
+        assert value not in units and value not in processes and value not in log, name
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_killed_container_comes_back_within_15s(host, unit):
+    container = unit[: -len(".service")]
+    before = host.check_output(f"docker inspect --format '{{{{.State.StartedAt}}}}' {container}")
+    host.run(f"docker kill {container}")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        res = host.run(f"docker inspect --format '{{{{.State.Running}}}} {{{{.State.StartedAt}}}}' {container}")
+        running, _, started = res.stdout.strip().partition(" ")
+        if res.rc == 0 and running == "true" and started != before:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{container} not back within 15 s")

@@ -1,0 +1,89 @@
+"""Secrets of a Spiff Arena cluster, generated once on the controller."""
+
+import os
+import secrets
+import string
+import tempfile
+
+from ansible.errors import AnsibleError
+from ansible.plugins.lookup import LookupBase
+
+DOCUMENTATION = """
+name: secret
+author: spiff.arena developers
+short_description: A secret of the cluster, generated once on the controller and reused.
+description:
+  - Returns the content of the file I(name) in O(dir). When the file does not
+    exist it is created first with a random value of O(length) letters and
+    digits, mode 0600, in a directory of mode 0700. Creation is atomic, so
+    parallel hosts always agree on one value.
+  - With O(generate=false) a missing file is an error that names the variable
+    C(spiff_<name>) to set instead.
+options:
+  _terms:
+    description: Names of the secrets (file names in O(dir)).
+    required: true
+  dir:
+    description: Directory on the controller that keeps the secrets.
+    type: path
+    required: true
+  generate:
+    description: Generate a missing secret; when false a missing one is an error.
+    type: bool
+    default: true
+  length:
+    description: Length of a generated secret.
+    type: int
+    default: 32
+"""
+
+EXAMPLES = """
+spiff_database_password: "{{ lookup('spiff.arena.secret', 'database_password', dir=spiff_secrets_dir) }}"
+"""
+
+RETURN = """
+_raw:
+  description: The secrets, one per name.
+  type: list
+  elements: str
+"""
+
+ALPHABET = string.ascii_letters + string.digits
+
+
+def read_or_create(directory, name, generate=True, length=32):
+    """Return the secret `name` kept in `directory`, creating it if allowed."""
+    path = os.path.join(directory, name)
+    if not os.path.exists(path):
+        if not generate:
+            raise AnsibleError(
+                f"spiff_{name} is not set and spiff_generate_secrets is false: give spiff_{name} "
+                f"(in Ansible Vault), or put the secret in {path}")
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        value = "".join(secrets.choice(ALPHABET) for _ in range(length))
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(value + "\n")
+            os.chmod(tmp, 0o600)
+            try:
+                os.link(tmp, path)  # atomic: the first writer wins, the others read its value
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(tmp)
+    with open(path, encoding="utf-8") as handle:
+        value = handle.read().strip()
+    if not value:
+        raise AnsibleError(f"the secret file {path} is empty: remove it to generate a new one, or fill it")
+    return value
+
+
+class LookupModule(LookupBase):
+    """Read or create cluster secrets."""
+
+    def run(self, terms, variables=None, **kwargs):
+        self.set_options(var_options=variables, direct=kwargs)
+        directory = self.get_option("dir")
+        return [read_or_create(directory, name, self.get_option("generate"), self.get_option("length"))
+                for name in terms]

@@ -1,0 +1,129 @@
+"""Flask app of the API stand-in: upstream's health/info endpoints plus test-only ones."""
+
+import json
+import os
+import socket
+import time
+
+import sqlalchemy as sa
+from flask import Flask, abort, jsonify, request
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response
+
+from . import db, jobs, settings
+
+app = Flask("spiffworkflow_backend")
+COUNTERS = {"requests": 0, "jobs_created": 0}
+STARTED = time.time()
+
+
+@app.before_request
+def count_request():
+    COUNTERS["requests"] += 1
+
+
+@app.get("/v1.0/status")
+def status():
+    try:
+        current, wanted = db.schema_state()
+    except Exception as exc:
+        return jsonify(ok=False, error=f"database error: {str(exc).splitlines()[0]}"), 500
+    known = [m[0] for m in db.known_migrations()]
+    if current is None or (current != wanted and current in known):
+        return jsonify(ok=False, error=f"schema at {current}, expected {wanted}"), 500
+    # A revision this image does not know comes from a newer release: upstream's
+    # status query still works then, so an old API stays healthy during a rollout.
+    return jsonify(ok=True, can_access_frontend=True)
+
+
+@app.get("/v1.0/version-info")
+def version_info():
+    return jsonify(version=db.VERSION, hostname=socket.gethostname(), schema_head=db.head())
+
+
+@app.get("/metrics")
+def metrics():
+    lines = [f'standin_info{{version="{db.VERSION}",pid="{os.getpid()}"}} 1',
+             f"standin_requests_total {COUNTERS['requests']}",
+             f"standin_jobs_created_total {COUNTERS['jobs_created']}",
+             f"standin_process_uptime_seconds {time.time() - STARTED:.0f}"]
+    return Response("\n".join(lines) + "\n", mimetype="text/plain")
+
+
+@app.get("/v1.0/debug/url-info")
+def url_info():
+    return jsonify(url=request.url, host=request.host, scheme=request.scheme,
+                   root_url=request.root_url, remote_addr=request.remote_addr)
+
+
+@app.post("/v1.0/standin/jobs")
+def create_job():
+    payload = str((request.get_json(silent=True) or {}).get("payload", ""))
+    with db.engine().begin() as conn:
+        job_id = conn.execute(db.job.insert().values(
+            payload=payload, status="queued", created_at=db.utcnow())).inserted_primary_key[0]
+    COUNTERS["jobs_created"] += 1
+    if settings.is_true("SPIFFWORKFLOW_BACKEND_CELERY_ENABLED"):
+        from src.spiffworkflow_backend.background_processing.celery_worker import celery_app
+        celery_app.send_task(jobs.TASK_NAME, args=[job_id])
+    else:  # upstream runs process instances in the request without celery
+        jobs.run_job(job_id)
+    return jsonify(id=job_id), 202
+
+
+def _row(row):
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row._mapping.items()}
+
+
+@app.get("/v1.0/standin/jobs/<int:job_id>")
+def get_job(job_id):
+    with db.engine().connect() as conn:
+        row = conn.execute(sa.text("SELECT * FROM standin_job WHERE id = :id"),
+                           {"id": job_id}).first()
+    if row is None:
+        abort(404)
+    found = _row(row)
+    found["result"] = json.loads(found["result"]) if found["result"] else None
+    return jsonify(found)
+
+
+@app.get("/v1.0/standin/heartbeats")
+def heartbeats():
+    within = float(request.args.get("within", 15))
+    now = db.utcnow()
+    query = sa.select(db.heartbeat.c.hostname, sa.func.max(db.heartbeat.c.beat_at)
+                      ).group_by(db.heartbeat.c.hostname)
+    live = []
+    with db.engine().connect() as conn:
+        for hostname, last in conn.execute(query):
+            if (now - last).total_seconds() <= within:
+                version = conn.execute(sa.select(db.heartbeat.c.version).where(
+                    db.heartbeat.c.hostname == hostname, db.heartbeat.c.beat_at == last)).scalar()
+                live.append({"hostname": hostname, "last_beat": last.isoformat(),
+                             "version": version})
+    return jsonify(live=live, now=now.isoformat())
+
+
+@app.get("/v1.0/standin/migrations")
+def migrations():
+    with db.engine().connect() as conn:
+        rows = conn.execute(sa.select(db.migration_run).order_by(db.migration_run.c.id))
+        return jsonify([_row(r) for r in rows])
+
+
+def build_wsgi():
+    """Wrap the app like upstream: optional ProxyFix, optional path prefix."""
+    wsgi = app.wsgi_app
+    prefix = settings.env("SPIFFWORKFLOW_BACKEND_WSGI_PATH_PREFIX").rstrip("/")
+    if prefix:
+        wsgi = DispatcherMiddleware(Response("Not Found", status=404), {prefix: wsgi})
+    if settings.is_true("SPIFFWORKFLOW_BACKEND_USE_WERKZEUG_MIDDLEWARE_PROXY_FIX"):
+        count = int(settings.env("SPIFFWORKFLOW_BACKEND_PROXY_COUNT_FOR_PROXY_FIX", "1"))
+        wsgi = ProxyFix(wsgi, x_for=count, x_proto=count, x_host=count, x_port=count,
+                        x_prefix=count)
+    app.wsgi_app = wsgi
+    return app
+
+
+application = build_wsgi()
