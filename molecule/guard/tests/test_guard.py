@@ -1,0 +1,80 @@
+"""The guard refuses two Background hosts before any change; moving Background leaves one."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
+import spiffcheck  # noqa: E402
+
+testinfra_hosts = ["guard-a"]
+REPO = pathlib.Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
+EPHEMERAL = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+HOSTS = ["guard-a", "guard-b"]
+ALL_GROUPS = ["spiff_database", "spiff_redis", "spiff_api", "spiff_worker", "spiff_frontend", "spiff_connector"]
+
+
+def site(tmp_path, background, *extra):
+    """Run site.yml against the sandbox with spiff_background = `background`."""
+    children = {group: {"hosts": {"guard-a": None}} for group in ALL_GROUPS}
+    for group in ("spiff_api", "spiff_worker"):
+        children[group]["hosts"]["guard-b"] = None
+    children["spiff_background"] = {"hosts": {name: None for name in background}}
+    inventory = tmp_path / "inventory"
+    inventory.mkdir(exist_ok=True)
+    (inventory / "hosts.yml").write_text(yaml.safe_dump({"all": {
+        "hosts": {name: {"ansible_connection": "community.docker.docker"} for name in HOSTS},
+        "children": children}}))
+    if not (inventory / "group_vars").exists():
+        (inventory / "group_vars").symlink_to(REPO / "inventories" / "sandbox" / "group_vars")
+    cmd = ["ansible-playbook", "-i", str(inventory / "hosts.yml"), str(REPO / "playbooks" / "site.yml"),
+           "-e", f"spiff_secrets_dir={EPHEMERAL / 'inventory' / '.secrets'}", *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=900)
+
+
+def snapshot(host):
+    """What a run could change on the hosts: files, units, containers."""
+    state = {}
+    for name in HOSTS:
+        vm = host.get_host(f"docker://{name}")
+        state[name] = vm.check_output(
+            "find /etc/spiff /var/lib/spiff /etc/systemd/system -maxdepth 1 -name '*' -printf '%p %T@ %s\\n' | sort;"
+            " systemctl list-units 'spiff-*' --all --no-legend --plain | sort;"
+            " podman ps --all --no-trunc --format '{{.ID}} {{.Names}} {{.Status}}' | sed 's/Up [^)]*//' | sort")
+    return state
+
+
+def test_background_runs_on_the_spiff_background_host(host):
+    assert spiffcheck.live_schedulers(host, "guard-a") == ["guard-a"]
+    assert not host.get_host("docker://guard-b").file("/etc/systemd/system/spiff-background.service").exists
+
+
+@pytest.mark.parametrize("limit", [[], ["--limit", "guard-b"]], ids=["whole-inventory", "limit-guard-b"])
+def test_two_background_hosts_fail_before_any_change(host, tmp_path, limit):
+    before = snapshot(host)
+    res = site(tmp_path, ["guard-a", "guard-b"], *limit)
+    output = res.stdout + res.stderr
+    assert res.returncode != 0
+    assert "spiff_background holds 2 hosts (guard-a, guard-b)" in output
+    assert "PLAY [Deploy the database]" not in output  # stopped in the guard play
+    assert "changed=0" in output and "changed=1" not in output
+    assert snapshot(host) == before
+
+
+def test_moving_background_leaves_exactly_one(host, tmp_path):
+    res = site(tmp_path, ["guard-b"])
+    assert res.returncode == 0, res.stdout[-3000:]
+    assert "Background host: guard-b" in res.stdout
+    a, b = (host.get_host(f"docker://{name}") for name in HOSTS)
+    assert not a.file("/etc/systemd/system/spiff-background.service").exists
+    assert not a.service("spiff-background.service").is_running
+    assert a.run("podman container exists spiff-background").rc == 1
+    assert b.service("spiff-background.service").is_running
+    time.sleep(8)  # let guard-a's last heartbeat age out of the 6 s window
+    assert spiffcheck.live_schedulers(host, "guard-a", within=6) == ["guard-b"]
