@@ -54,7 +54,7 @@ build: venv
 	  ansible-playbook -i localhost, spiff.arena.site --syntax-check
 
 unit: venv images
-	pytest -q tests/unit tests/images tests/standin
+	pytest -q tests/unit tests/validation tests/images tests/standin
 
 molecule: venv images
 	@for s in $(SCENARIOS); do \

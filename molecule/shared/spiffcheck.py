@@ -54,3 +54,20 @@ def migrations(host, api_host):
     status, body = http(host, api_url(api_host, "standin/migrations"))
     assert status == 200, body
     return body
+
+
+def run_playbook(inventory, playbook, *args, timeout=900):
+    """Run ansible-playbook from the project directory; return the CompletedProcess."""
+    import os
+    import subprocess
+
+    project = os.environ["MOLECULE_PROJECT_DIRECTORY"]
+    cmd = ["ansible-playbook", "-i", str(inventory), str(playbook), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=project, timeout=timeout)
+
+
+def recap_changes(output):
+    """Sum of changed= over the PLAY RECAP lines of an ansible-playbook output."""
+    import re
+
+    return sum(int(n) for n in re.findall(r"\bchanged=(\d+)", output))

@@ -1,5 +1,6 @@
 """All-in-one: every component runs, the job chain works end to end."""
 
+import os
 import pathlib
 import sys
 
@@ -67,3 +68,14 @@ def test_same_environment_for_all_backend_parts(host):
         text = host.file(f"/etc/spiff/{name}.env").content_string
         return sorted(line.split("=", 1)[0] for line in text.splitlines() if "=" in line and not line.startswith("#"))
     assert keys("api") == keys("worker") == keys("background") == keys("migrate")
+
+
+def test_check_mode_with_diff_changes_nothing_and_hides_secrets(host):
+    ephemeral = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+    res = spiffcheck.run_playbook(ephemeral / "inventory", pathlib.Path(__file__).parents[1] / "converge.yml",
+                                  "--check", "--diff")
+    output = res.stdout + res.stderr
+    assert res.returncode == 0, output[-3000:]
+    assert "PLAY RECAP" in output and spiffcheck.recap_changes(output) == 0
+    for secret in (ephemeral / "inventory" / ".secrets").iterdir():
+        assert secret.read_text().strip() not in output, f"{secret.name} shown by --check --diff"

@@ -1,0 +1,95 @@
+"""Bad inventories stop in site.yml's first play, before any host is contacted.
+
+Hosts here are docker containers that do not exist: reaching one would fail
+at once (no network traffic), and the tests assert that no play after the
+guard started at all.
+"""
+
+import copy
+import pathlib
+import subprocess
+
+import pytest
+import yaml
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+GROUPS = ["spiff_database", "spiff_redis", "spiff_api", "spiff_worker", "spiff_frontend", "spiff_connector"]
+
+
+def inventory(**changes):
+    inv = {"all": {
+        "hosts": {name: {"ansible_connection": "community.docker.docker",
+                         "ansible_host": f"spiff-validation-absent-{name}"} for name in ("node-a", "node-b")},
+        "vars": {"spiff_backend_openid_server_url": "https://login.example.com/realms/spiff"},
+        "children": {group: {"hosts": {"node-a": None}} for group in GROUPS},
+    }}
+    for group in ("spiff_api", "spiff_worker"):
+        inv["all"]["children"][group]["hosts"]["node-b"] = None
+    for key, value in changes.items():
+        if key.startswith("group_"):
+            inv["all"]["children"][key[len("group_"):]] = {"hosts": {h: None for h in value}}
+        else:
+            inv["all"]["vars"][key] = value
+    return inv
+
+
+def site(tmp_path, inv, *args):
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inv))
+    res = subprocess.run(
+        ["ansible-playbook", "-i", str(tmp_path / "hosts.yml"), "playbooks/site.yml",
+         "-e", f"spiff_secrets_dir={tmp_path / 'secrets'}", *args],
+        capture_output=True, text=True, cwd=REPO, timeout=120)
+    return res.returncode, res.stdout + res.stderr
+
+
+def test_good_inventory_passes_the_guard(tmp_path):
+    rc, out = site(tmp_path, inventory())
+    assert "Background host: node-a" in out
+    assert "PLAY [Deploy the database]" in out  # the guard let it through (the hosts do not exist)
+
+
+CASES = {
+    "two-background-hosts": (dict(group_spiff_background=["node-a", "node-b"]),
+                             "spiff_background holds 2 hosts (node-a, node-b)"),
+    "no-api-host": (dict(group_spiff_api=[]), "The inventory group spiff_api is empty"),
+    "no-worker-host": (dict(group_spiff_worker=[]), "The inventory group spiff_worker is empty"),
+    "no-frontend-host": (dict(group_spiff_frontend=[]), "The inventory group spiff_frontend is empty"),
+    "no-connector-host": (dict(group_spiff_connector=[]), "The inventory group spiff_connector is empty"),
+    "no-database": (dict(group_spiff_database=[]), "or leave it empty and set spiff_database_uri"),
+    "two-databases": (dict(group_spiff_database=["node-a", "node-b"]), "spiff_database holds 2 hosts"),
+    "no-broker": (dict(group_spiff_redis=[]), "or leave it empty and set spiff_broker_url"),
+    "unknown-engine": (dict(spiff_container_engine="lxc"), 'spiff_container_engine is "lxc"'),
+    "unknown-database-type": (dict(spiff_database_type="oracle"), 'spiff_database_type is "oracle"'),
+    "unknown-broker": (dict(spiff_redis_flavor="memcached"), 'spiff_redis_flavor is "memcached"'),
+    "postgres-scheme": (dict(group_spiff_database=[], spiff_database_uri="postgres://u:p@db:5432/spiff"),
+                        "Upstream rejects postgres://"),
+    "mysqlconnector-scheme": (dict(group_spiff_database=[], spiff_database_uri="mysql+mysqlconnector://u:p@db/spiff"),
+                              "Upstream rejects postgres://"),
+    "fernet-key": (dict(spiff_backend_encryption_key="x" * 44), "spiff_backend_encryption_key must be exactly 32 bytes"),
+    "ampersand-in-url": (dict(spiff_backend_url="http://spiff.example.com/api?a=1&b=2"), "contains =, ' or &"),
+    "https-hosts-apart": (dict(spiff_backend_url="https://api.other.example.org", spiff_frontend_url="https://spiff.example.com"),
+                          "do not fit"),
+    "port-twice": (dict(spiff_frontend_port=7000), "node-a would publish ports"),
+    "port-out-of-range": (dict(spiff_backend_port=70000), "each must be between 1 and 65535"),
+    "mixed-release": (dict(spiff_frontend_image="ghcr.io/sartography/spiffworkflow-frontend:v3.0.1"),
+                      "is not release v3.0.0"),
+    "secret-missing": (dict(spiff_generate_secrets=False),
+                       "spiff_database_password is not set and spiff_generate_secrets is false"),
+    "no-login-provider": (dict(spiff_backend_openid_server_url=""), "spiff_backend_openid_server_url is empty"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_inventory_stops_in_the_guard(tmp_path, case):
+    changes, message = CASES[case]
+    rc, out = site(tmp_path, inventory(**copy.deepcopy(changes)))
+    assert rc != 0
+    assert message in " ".join(out.split()), out[-2500:]
+    assert "PLAY [Deploy the database]" not in out
+    assert "UNREACHABLE" not in out
+
+
+def test_guard_holds_under_limit(tmp_path):
+    rc, out = site(tmp_path, inventory(group_spiff_background=["node-a", "node-b"]), "--limit", "node-b")
+    assert rc != 0 and "spiff_background holds 2 hosts" in out
+    assert "PLAY [Deploy the database]" not in out
