@@ -64,8 +64,8 @@ IMAGES = [
     image("spiff-sandbox/vm:debian13", "vm", "debian13", {"SUITE": "debian13"}, archive=False),
     image("localhost/spiff-sandbox/postgres:15", "postgres"),
     image("localhost/spiff-sandbox/mariadb:10.11", "mariadb"),
-    image("localhost/spiff-sandbox/redis:7", "redis"),
-    image("localhost/spiff-sandbox/valkey:8", "valkey", "debian13"),
+    image("localhost/spiff-sandbox/redis:7", "keyvalue", args={"FLAVOR": "redis", "VERSION": "7.0"}),
+    image("localhost/spiff-sandbox/valkey:8", "keyvalue", "debian13", {"FLAVOR": "valkey", "VERSION": "8"}),
 ]
 for _version in STANDIN_VERSIONS:
     IMAGES += [
