@@ -26,32 +26,33 @@ def http(host, url, method="GET", body=None):
         return int(res.stdout), text
 
 
-def api_url(api_host, path, port=API_PORT):
-    return f"http://{api_host}:{port}/v1.0/{path.lstrip('/')}"
+def api_url(api_host, path, port=API_PORT, prefix=""):
+    """URL of an API replica on the private network; prefix: its WSGI path prefix (/api behind the proxy)."""
+    return f"http://{api_host}:{port}{prefix}/v1.0/{path.lstrip('/')}"
 
 
-def run_job(host, api_host, payload, timeout=60):
+def run_job(host, api_host, payload, timeout=60, prefix=""):
     """Submit a job through `api_host`'s API and wait until a worker completed it."""
-    status, body = http(host, api_url(api_host, "standin/jobs"), "POST", {"payload": payload})
+    status, body = http(host, api_url(api_host, "standin/jobs", prefix=prefix), "POST", {"payload": payload})
     assert status == 202, (status, body)
     job_id = body["id"]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        status, job = http(host, api_url(api_host, f"standin/jobs/{job_id}"))
+        status, job = http(host, api_url(api_host, f"standin/jobs/{job_id}", prefix=prefix))
         if status == 200 and job["status"] == "done":
             return job
         time.sleep(1)
     raise AssertionError(f"job {job_id} submitted through {api_host} not done within {timeout} s: {job}")
 
 
-def live_schedulers(host, api_host, within=10):
-    status, body = http(host, api_url(api_host, f"standin/heartbeats?within={within}"))
+def live_schedulers(host, api_host, within=10, prefix=""):
+    status, body = http(host, api_url(api_host, f"standin/heartbeats?within={within}", prefix=prefix))
     assert status == 200, body
     return sorted(beat["hostname"] for beat in body["live"])
 
 
-def migrations(host, api_host):
-    status, body = http(host, api_url(api_host, "standin/migrations"))
+def migrations(host, api_host, prefix=""):
+    status, body = http(host, api_url(api_host, "standin/migrations", prefix=prefix))
     assert status == 200, body
     return body
 
@@ -71,3 +72,47 @@ def recap_changes(output):
     import re
 
     return sum(int(n) for n in re.findall(r"\bchanged=(\d+)", output))
+
+
+PROXY_SOCKET = "/var/lib/spiff/proxy/admin.sock"
+
+
+def proxy_pool(host, backend):
+    """{server: status} of one backend, read from HAProxy's admin socket on `host`."""
+    script = (
+        "import csv,socket;s=socket.socket(socket.AF_UNIX);s.connect(%r);s.sendall(b'show stat\\n');"
+        "d=b''\nwhile True:\n c=s.recv(65536)\n if not c: break\n d+=c\n"
+        "r=csv.DictReader(d.decode().lstrip('# ').splitlines())\n"
+        "print('\\n'.join(x['svname']+' '+x['status'] for x in r if x['pxname']==%r and x['svname'] not in ('FRONTEND','BACKEND')))"
+    ) % (PROXY_SOCKET, backend)
+    out = host.check_output("python3 -c %s", script)
+    return dict(line.split(" ", 1) for line in out.splitlines() if line)
+
+
+def wait_for(predicate, timeout=60, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not reached within {timeout} s")
+        time.sleep(1)
+
+
+def sandbox_inventory(directory, groups, repo, connection="community.docker.docker"):
+    """Write an inventory of sandbox VMs (groups: {group: [hosts]}) using the sandbox's group_vars."""
+    import pathlib
+
+    import yaml
+
+    directory = pathlib.Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    hosts = sorted({h for members in groups.values() for h in members})
+    (directory / "hosts.yml").write_text(yaml.safe_dump({"all": {
+        "hosts": {name: {"ansible_connection": connection} for name in hosts},
+        "children": {group: {"hosts": {h: None for h in members}} for group, members in groups.items()}}},
+        sort_keys=False))
+    if not (directory / "group_vars").exists():
+        (directory / "group_vars").symlink_to(pathlib.Path(repo) / "inventories" / "sandbox" / "group_vars")
+    return directory / "hosts.yml"

@@ -66,6 +66,7 @@ IMAGES = [
     image("localhost/spiff-sandbox/mariadb:10.11", "mariadb"),
     image("localhost/spiff-sandbox/redis:7", "keyvalue", args={"FLAVOR": "redis", "VERSION": "7.0"}),
     image("localhost/spiff-sandbox/valkey:8", "keyvalue", "debian13", {"FLAVOR": "valkey", "VERSION": "8"}),
+    image("localhost/spiff-sandbox/haproxy:3.0", "haproxy", "debian13"),
 ]
 for _version in STANDIN_VERSIONS:
     IMAGES += [

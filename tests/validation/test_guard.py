@@ -45,7 +45,7 @@ def site(tmp_path, inv, *args):
 def test_good_inventory_passes_the_guard(tmp_path):
     rc, out = site(tmp_path, inventory())
     assert "Background host: node-a" in out
-    assert "PLAY [Deploy the database]" in out  # the guard let it through (the hosts do not exist)
+    assert "PLAY [Supply every host with its images" in out  # the guard let it through (the hosts do not exist)
 
 
 CASES = {
@@ -70,6 +70,15 @@ CASES = {
     "https-hosts-apart": (dict(spiff_backend_url="https://api.other.example.org", spiff_frontend_url="https://spiff.example.com"),
                           "do not fit"),
     "port-twice": (dict(spiff_frontend_port=7000), "node-a would publish ports"),
+    "port-twice-string-and-number": (dict(spiff_frontend_port="7000"), "node-a would publish ports"),
+    "proxy-port-twice": (dict(group_spiff_proxy=["node-a"], spiff_proxy_tls_self_signed=True, spiff_proxy_https_port=5432),
+                         "node-a would publish ports"),
+    "proxy-without-certificate": (dict(group_spiff_proxy=["node-a"]), "node-a is in spiff_proxy but has no TLS pair"),
+    "proxy-certificate-without-key": (dict(group_spiff_proxy=["node-a"], spiff_proxy_tls_certificate="-----BEGIN CERTIFICATE-----"),
+                                      "node-a is in spiff_proxy but has no TLS pair"),
+    "proxy-api-without-path": (dict(group_spiff_proxy=["node-a"], spiff_proxy_tls_self_signed=True,
+                                    spiff_public_url="https://example.com", spiff_backend_url="https://api.example.com"),
+                               "has no path, but hosts in spiff_proxy route"),
     "port-out-of-range": (dict(spiff_backend_port=70000), "each must be between 1 and 65535"),
     "mixed-release": (dict(spiff_frontend_image="ghcr.io/sartography/spiffworkflow-frontend:v3.0.1"),
                       "is not release v3.0.0"),
@@ -85,11 +94,11 @@ def test_bad_inventory_stops_in_the_guard(tmp_path, case):
     rc, out = site(tmp_path, inventory(**copy.deepcopy(changes)))
     assert rc != 0
     assert message in " ".join(out.split()), out[-2500:]
-    assert "PLAY [Deploy the database]" not in out
+    assert "PLAY [Supply every host with its images" not in out
     assert "UNREACHABLE" not in out
 
 
 def test_guard_holds_under_limit(tmp_path):
     rc, out = site(tmp_path, inventory(group_spiff_background=["node-a", "node-b"]), "--limit", "node-b")
     assert rc != 0 and "spiff_background holds 2 hosts" in out
-    assert "PLAY [Deploy the database]" not in out
+    assert "PLAY [Supply every host with its images" not in out

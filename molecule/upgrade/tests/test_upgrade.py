@@ -1,0 +1,226 @@
+"""Production layout behind the proxy: one URL, one Background, rolling upgrade, scale out.
+
+The tests run in file order: the cluster as converged (v3.0.0), then a
+replica failure, then the upgrade to v3.0.1 under load, then scaling out to
+up-app3 and back.
+"""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
+import spiffcheck  # noqa: E402
+
+testinfra_hosts = ["up-edge"]
+REPO = pathlib.Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
+EPHEMERAL = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+SECRETS = EPHEMERAL / "inventory" / ".secrets"
+API_HOSTS = ["up-app1", "up-app2"]
+BACKEND_HOSTS = {"up-app1": ["api", "worker", "background"], "up-app2": ["api", "worker"]}
+PUBLIC = "https://up-edge"
+CA = "/var/tmp/proxy-tls.crt"
+LAYOUT = {
+    "spiff_database": ["up-edge"], "spiff_redis": ["up-edge"], "spiff_proxy": ["up-edge"],
+    "spiff_connector": ["up-edge"], "spiff_api": API_HOSTS, "spiff_worker": API_HOSTS,
+    "spiff_frontend": API_HOSTS,
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def proxy_certificate():
+    """The self-signed certificate the proxy serves, trusted by curl and the load generator."""
+    subprocess.run(["docker", "cp", str(SECRETS / "proxy-tls.crt"), f"up-edge:{CA}"], check=True)
+
+
+def public(host, path, method="GET", body=None):
+    """(status, body) of a request to the one public URL, verifying the proxy's certificate."""
+    cmd = f"curl -sS --path-as-is --cacert {CA} -o /tmp/public.body -w '%{{http_code}}' -X {method} '{PUBLIC}{path}'"
+    if body is not None:
+        cmd += f" -H 'Content-Type: application/json' -d '{json.dumps(body)}'"
+    res = host.run(cmd)
+    assert res.rc == 0, res.stderr
+    text = host.check_output("cat /tmp/public.body")
+    try:
+        return int(res.stdout), json.loads(text)
+    except ValueError:
+        return int(res.stdout), text
+
+
+def site(tmp_path, layout, release, *extra):
+    inventory = spiffcheck.sandbox_inventory(tmp_path / "inventory", layout, REPO)
+    return spiffcheck.run_playbook(inventory, REPO / "playbooks" / "site.yml", "-e", f"spiff_secrets_dir={SECRETS}",
+                                   "-e", f"spiff_release={release}", *extra)
+
+
+def served_by(host, requests=20):
+    """Hosts and versions that answered `requests` API calls through the proxy."""
+    seen = set()
+    for _ in range(requests):
+        status, info = public(host, "/api/v1.0/version-info")
+        assert status == 200, info
+        seen.add((info["hostname"], info["version"]))
+    return seen
+
+
+# The cluster as converged -------------------------------------------------------------
+
+@pytest.mark.parametrize("api_host", API_HOSTS)
+def test_job_through_each_api_host(host, api_host):
+    job = spiffcheck.run_job(host, api_host, f"via {api_host}", prefix="/api")
+    assert job["status"] == "done" and job["worker"] in API_HOSTS
+
+
+def test_jobs_reach_both_workers(host):
+    workers = {spiffcheck.run_job(host, API_HOSTS[i % 2], f"spread {i}", prefix="/api")["worker"] for i in range(12)}
+    assert workers == set(API_HOSTS)
+
+
+def test_exactly_one_background_in_the_cluster(host):
+    assert spiffcheck.live_schedulers(host, "up-app2", prefix="/api") == ["up-app1"]
+    for name, parts in BACKEND_HOSTS.items():
+        vm = host.get_host(f"docker://{name}")
+        assert vm.file("/etc/systemd/system/spiff-background.service").exists == ("background" in parts), name
+        assert vm.service("spiff-background.service").is_running == ("background" in parts), name
+
+
+def test_migration_ran_once_on_the_background_host(host):
+    runs = spiffcheck.migrations(host, "up-app1", prefix="/api")
+    assert [(run["hostname"], run["to_rev"]) for run in runs] == [("up-app1", "standin_0001")]
+
+
+@pytest.mark.parametrize("name", sorted(BACKEND_HOSTS))
+def test_backend_units_and_same_process_models(host, name):
+    vm = host.get_host(f"docker://{name}")
+    for part in BACKEND_HOSTS[name]:
+        assert vm.service(f"spiff-{part}.service").is_running, (name, part)
+    listing = "cd /var/lib/spiff/process_models && find . -type f -not -path './.git/*' | sort | xargs sha256sum"
+    models = vm.check_output(listing)
+    assert "hello.bpmn" in models and models == host.get_host("docker://up-app1").check_output(listing)
+
+
+def test_connector_is_used_with_its_key(host):
+    env = host.get_host("docker://up-app1").file("/etc/spiff/api.env").content_string
+    assert "SPIFFWORKFLOW_BACKEND_CONNECTOR_PROXY_URL=http://up-edge:7004" in env
+    key = [line.split("=", 1)[1] for line in env.splitlines()
+           if line.startswith("SPIFFWORKFLOW_BACKEND_CONNECTOR_PROXY_API_KEY=")][0]
+    ok = host.run("curl -fsS -o /dev/null -w '%%{http_code}' -H 'Spiff-Connector-Proxy-Api-Key: %s' "
+                  "http://up-edge:7004/v1/commands", key)
+    assert ok.stdout == "200"
+
+
+# One URL -----------------------------------------------------------------------------
+
+def test_frontend_at_the_root_of_the_one_url(host):
+    status, body = public(host, "/")
+    assert status == 200
+    assert "https://up-edge/api/v1.0" in body and "path_based" in body
+
+
+def test_api_under_api_of_the_one_url(host):
+    status, body = public(host, "/api/v1.0/status")
+    assert status == 200 and body["ok"] is True
+    assert served_by(host) == {("up-app1", "v3.0.0"), ("up-app2", "v3.0.0")}
+
+
+def test_backend_told_its_public_urls(host):
+    env = host.get_host("docker://up-app2").file("/etc/spiff/api.env").content_string
+    for line in ["SPIFFWORKFLOW_BACKEND_URL=https://up-edge/api", "SPIFFWORKFLOW_BACKEND_URL_FOR_FRONTEND=https://up-edge",
+                 "SPIFFWORKFLOW_BACKEND_WSGI_PATH_PREFIX=/api",
+                 "SPIFFWORKFLOW_BACKEND_USE_WERKZEUG_MIDDLEWARE_PROXY_FIX=true"]:
+        assert line in env.splitlines()
+
+
+def test_http_redirects_to_https(host):
+    out = host.check_output("curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' http://up-edge/api/v1.0/status")
+    assert out == "301 https://up-edge/api/v1.0/status"
+
+
+@pytest.mark.parametrize("path", ["/api/metrics", "/api/v1.0/debug/url-info", "/api//metrics", "/api/%6detrics",
+                                  "/api/v1.0/%64ebug/url-info", "/api/v1.0/./debug/url-info", "/metrics"])
+def test_private_endpoints_not_reachable_through_the_proxy(host, path):
+    assert public(host, path)[0] == 404
+    # ... while the replica itself serves them on the private network
+    direct = host.check_output("curl -sS -o /dev/null -w '%{http_code}' http://up-app1:7000/api/metrics")
+    assert direct == "200"
+
+
+def test_a_failed_replica_leaves_the_pool_and_comes_back(host):
+    app2 = host.get_host("docker://up-app2")
+    app2.run_expect([0], "systemctl stop spiff-api.service")
+    try:
+        spiffcheck.wait_for(lambda: spiffcheck.proxy_pool(host, "api")["up-app2"].startswith("DOWN"), 30,
+                            "up-app2 seen down by the proxy")
+        assert served_by(host) == {("up-app1", "v3.0.0")}
+    finally:
+        app2.run_expect([0], "systemctl start spiff-api.service")
+    spiffcheck.wait_for(lambda: spiffcheck.proxy_pool(host, "api")["up-app2"] == "UP", 120,
+                        "up-app2 back up in the proxy")
+    assert served_by(host) == {("up-app1", "v3.0.0"), ("up-app2", "v3.0.0")}
+
+
+# Rolling upgrade under load ----------------------------------------------------------
+
+def test_rolling_upgrade_under_load_fails_no_request(host, tmp_path, capsys):
+    status, created = public(host, "/api/v1.0/standin/jobs", "POST", {"payload": "before the upgrade"})
+    assert status == 202
+    subprocess.run(["docker", "cp", str(REPO / "molecule" / "shared" / "loadgen.py"), "up-edge:/var/tmp/loadgen.py"],
+                   check=True)
+    host.run_expect([0], "rm -f /var/tmp/load.*")
+    host.run_expect([0], f"setsid -f python3 /var/tmp/loadgen.py --base {PUBLIC} --cafile {CA} "
+                         "--stop-file /var/tmp/load.stop --ready-file /var/tmp/load.ready --out /var/tmp/load.json "
+                         ">/var/tmp/load.log 2>&1")
+    spiffcheck.wait_for(lambda: host.file("/var/tmp/load.ready").exists, 30, "load generator running")
+
+    res = site(tmp_path, LAYOUT, "v3.0.1")
+    time.sleep(3)  # a little steady state on the new release
+    host.run_expect([0], "touch /var/tmp/load.stop")
+    spiffcheck.wait_for(lambda: host.file("/var/tmp/load.json").exists, 60, "load generator summary")
+    load = json.loads(host.file("/var/tmp/load.json").content_string)
+    with capsys.disabled():
+        print(f"\nload through the proxy during the upgrade: {json.dumps(load)}")
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    assert load["failed"] == 0, load
+    assert load["sent"] >= 100, load
+    versions = {key.split("@")[0] for key in load["versions"]}
+    assert versions == {"v3.0.0", "v3.0.1"}, load["versions"]  # the upgrade happened while it ran
+
+    for name in API_HOSTS:
+        status, info = spiffcheck.http(host, spiffcheck.api_url(name, "version-info", prefix="/api"))
+        assert status == 200 and info["version"] == "v3.0.1", (name, info)
+    status, job = public(host, f"/api/v1.0/standin/jobs/{created['id']}")
+    assert status == 200 and job["payload"] == "before the upgrade" and job["status"] == "done"
+    assert spiffcheck.live_schedulers(host, "up-app1", prefix="/api") == ["up-app1"]
+
+
+def test_same_release_again_restarts_nothing(host, tmp_path):
+    started = {name: host.get_host(f"docker://{name}").check_output(
+        "systemctl show -p ActiveEnterTimestampMonotonic spiff-api spiff-worker spiff-frontend") for name in API_HOSTS}
+    res = site(tmp_path, LAYOUT, "v3.0.1")
+    assert res.returncode == 0, res.stdout[-4000:]
+    assert spiffcheck.recap_changes(res.stdout) == 0, res.stdout[-4000:]
+    for name in API_HOSTS:
+        assert host.get_host(f"docker://{name}").check_output(
+            "systemctl show -p ActiveEnterTimestampMonotonic spiff-api spiff-worker spiff-frontend") == started[name]
+
+
+# Scale out and back ------------------------------------------------------------------
+
+def test_scale_out_to_a_new_host_and_back(host, tmp_path):
+    bigger = dict(LAYOUT, spiff_api=API_HOSTS + ["up-app3"], spiff_worker=API_HOSTS + ["up-app3"])
+    res = site(tmp_path / "out", bigger, "v3.0.1")
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    assert spiffcheck.proxy_pool(host, "api") == {"up-app1": "UP", "up-app2": "UP", "up-app3": "UP"}
+    assert ("up-app3", "v3.0.1") in served_by(host, 30)
+    workers = {spiffcheck.run_job(host, "up-app3", f"scale {i}", prefix="/api")["worker"] for i in range(15)}
+    assert "up-app3" in workers, workers
+
+    res = site(tmp_path / "back", LAYOUT, "v3.0.1")
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    assert set(spiffcheck.proxy_pool(host, "api")) == {"up-app1", "up-app2"}
+    assert served_by(host, 20) == {("up-app1", "v3.0.1"), ("up-app2", "v3.0.1")}
