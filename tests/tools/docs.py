@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Keep the README's variables table equal to the roles' argument specs.
+"""Keep the README's generated tables equal to their sources.
 
-  docs.py          rewrite the table between the markers in README.md
-  docs.py --check  fail (exit 1) when the table is out of date
+  docs.py          rewrite the tables between their markers in README.md
+  docs.py --check  fail (exit 1) when a table is out of date
 
-The table lists every option of every role's `main` entry point: the engine
-role's options are the collection-wide settings.
+variables: every option of every role's `main` entry point (the engine
+role's options are the collection-wide settings).
+managed: the upstream settings the collection sets itself and the variable
+to set instead (_spiff_managed_env in roles/engine/vars/main.yml).
 """
 
 import sys
@@ -15,7 +17,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
-START, END = "<!-- variables:start -->", "<!-- variables:end -->"
+MARKERS = {"variables": ("<!-- variables:start -->", "<!-- variables:end -->"),
+           "managed": ("<!-- managed:start -->", "<!-- managed:end -->")}
 ORDER = ["engine", "database", "redis", "backend", "frontend", "connector", "proxy"]
 
 
@@ -49,17 +52,29 @@ def table():
     return "\n".join(rows)
 
 
+def managed_table():
+    managed = yaml.safe_load((REPO / "roles" / "engine" / "vars" / "main.yml").read_text())["_spiff_managed_env"]
+    rows = ["| component | upstream setting | set instead |", "|---|---|---|"]
+    for component, settings in managed.items():
+        for name, instead in settings.items():
+            rows.append(f"| {component} | `{name}` | {cell(instead)} |")
+    return "\n".join(rows)
+
+
 def main():
     text = README.read_text()
-    head, _, rest = text.partition(START)
-    _, _, tail = rest.partition(END)
-    if not rest:
-        sys.exit(f"docs: {README.name} has no {START} marker")
-    new = f"{head}{START}\n{table()}\n{END}{tail}"
+    new = text
+    for name, make in (("variables", table), ("managed", managed_table)):
+        start, end = MARKERS[name]
+        head, _, rest = new.partition(start)
+        _, _, tail = rest.partition(end)
+        if not rest:
+            sys.exit(f"docs: {README.name} has no {start} marker")
+        new = f"{head}{start}\n{make()}\n{end}{tail}"
     if "--check" in sys.argv:
         if new != text:
-            sys.exit("docs: README.md's variables table differs from the argument specs: run tests/tools/docs.py")
-        print("docs: README.md's variables table matches the argument specs")
+            sys.exit("docs: README.md's generated tables differ from their sources: run tests/tools/docs.py")
+        print("docs: README.md's variables and managed-settings tables match their sources")
         return
     README.write_text(new)
 

@@ -79,6 +79,17 @@ CASES = {
     "proxy-api-without-path": (dict(group_spiff_proxy=["node-a"], spiff_proxy_tls_self_signed=True,
                                     spiff_public_url="https://example.com", spiff_backend_url="https://api.example.com"),
                                "has no path, but hosts in spiff_proxy route"),
+    "managed-key-in-extra-env": (dict(spiff_backend_extra_env={"SPIFFWORKFLOW_BACKEND_DATABASE_URI": "sqlite:///x"}),
+                                 "SPIFFWORKFLOW_BACKEND_DATABASE_URI in spiff_backend_extra_env or _extra_secret_env is set"
+                                 " by the collection: remove it and set spiff_database_uri"),
+    "in-app-scheduler-flag": (dict(spiff_backend_extra_env={"SPIFFWORKFLOW_BACKEND_RUN_BACKGROUND_SCHEDULER_IN_CREATE_APP": "true"}),
+                              "SPIFFWORKFLOW_BACKEND_RUN_BACKGROUND_SCHEDULER_IN_CREATE_APP in spiff_backend_extra_env"),
+    "downgrade-flag": (dict(spiff_backend_extra_secret_env={"SPIFFWORKFLOW_BACKEND_DOWNGRADE_DB": "true"}),
+                       "SPIFFWORKFLOW_BACKEND_DOWNGRADE_DB in spiff_backend_extra_env or _extra_secret_env is set"),
+    "managed-key-in-frontend": (dict(spiff_frontend_extra_env={"PORT0": "80"}), "remove it and set spiff_frontend_port"),
+    "multiline-extra-value": (dict(spiff_connector_extra_env={"CONNECTOR_PROXY_GREETING": "a\nb"}),
+                              "CONNECTOR_PROXY_GREETING in spiff_connector_extra_env or _extra_secret_env spans several lines"),
+    "extra-env-not-a-dict": (dict(spiff_redis_extra_env="FOO=1"), "spiff_redis_extra_env and spiff_redis_extra_secret_env must be dicts"),
     "port-out-of-range": (dict(spiff_backend_port=70000), "each must be between 1 and 65535"),
     "mixed-release": (dict(spiff_frontend_image="ghcr.io/sartography/spiffworkflow-frontend:v3.0.1"),
                       "is not release v3.0.0"),
@@ -96,6 +107,13 @@ def test_bad_inventory_stops_in_the_guard(tmp_path, case):
     assert message in " ".join(out.split()), out[-2500:]
     assert "PLAY [Supply every host with its images" not in out
     assert "UNREACHABLE" not in out
+
+
+def test_extra_settings_pass_the_guard(tmp_path):
+    rc, out = site(tmp_path, inventory(spiff_backend_extra_env={"SPIFFWORKFLOW_BACKEND_DATABASE_POOL_SIZE": "10"},
+                                       spiff_backend_extra_secret_env={"SPIFFWORKFLOW_BACKEND_SENTRY_DSN": "https://k@s/2"}))
+    assert "Background host: node-a" in out and "PLAY [Supply every host with its images" in out, out[-2500:]
+    assert "https://k@s/2" not in out
 
 
 def test_guard_holds_under_limit(tmp_path):
