@@ -79,3 +79,13 @@ def test_check_mode_with_diff_changes_nothing_and_hides_secrets(host):
     assert "PLAY RECAP" in output and spiffcheck.recap_changes(output) == 0
     for secret in (ephemeral / "inventory" / ".secrets").iterdir():
         assert secret.read_text().strip() not in output, f"{secret.name} shown by --check --diff"
+    assert "extra-secret-value" not in output, "an extra secret setting shown by --check --diff"
+
+
+@pytest.mark.parametrize("name", ["api", "worker", "background"])
+def test_extra_settings_reach_every_backend_container(host, name):
+    env = host.check_output(f"podman exec spiff-{name} printenv")
+    assert "SPIFFWORKFLOW_BACKEND_DATABASE_POOL_SIZE=7" in env.splitlines()
+    assert "SPIFFWORKFLOW_BACKEND_SENTRY_DSN=https://extra-secret-value@sentry.invalid/2" in env.splitlines()
+    unit = host.file(f"/etc/systemd/system/spiff-{name}.service").content_string
+    assert "extra-secret-value" not in unit and "POOL_SIZE" not in unit
