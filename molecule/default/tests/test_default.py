@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import re
 import sys
 
 import pytest
@@ -89,3 +90,62 @@ def test_extra_settings_reach_every_backend_container(host, name):
     assert "SPIFFWORKFLOW_BACKEND_SENTRY_DSN=https://extra-secret-value@sentry.invalid/2" in env.splitlines()
     unit = host.file(f"/etc/systemd/system/spiff-{name}.service").content_string
     assert "extra-secret-value" not in unit and "POOL_SIZE" not in unit
+
+
+@pytest.fixture(scope="module")
+def noop_run():
+    """A second run of the converge playbook at default verbosity."""
+    ephemeral = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+    res = spiffcheck.run_playbook(ephemeral / "inventory", pathlib.Path(__file__).parents[1] / "converge.yml")
+    assert res.returncode == 0, res.stdout[-3000:]
+    return res
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_no_op_run_takes_the_fast_path(noop_run, name):
+    """One command per service finds everything as it should be: nothing is written or started."""
+    assert spiffcheck.recap_changes(noop_run.stdout) == 0
+    assert re.search(rf"Write the files, environment and unit of spiff-{name}\]\s*\**\s*skipping: \[{HOST}\]",
+                     noop_run.stdout), noop_run.stdout[-3000:]
+
+
+def test_no_generated_secret_leaks(host, noop_run):
+    """Each generated secret is absent from Ansible's output, units, process arguments,
+    world-readable files and container labels."""
+    ephemeral = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+    secrets = {p.name: p.read_text().strip() for p in (ephemeral / "inventory" / ".secrets").iterdir() if p.is_file()}
+    assert {"database_password", "redis_password", "backend_session_secret", "connector_api_key"} <= set(secrets)
+    res = noop_run
+    host.run_expect([0], "install -m 0600 /dev/null /var/tmp/spiff-secrets.txt")
+    host.run("cat > /var/tmp/spiff-secrets.txt <<'EOF'\n%s\nEOF" % "\n".join(secrets.values()))
+    try:
+        places = {
+            "units": "cat /etc/systemd/system/spiff-*.service",
+            "process arguments": "ps -eo args",
+            "container labels": "podman inspect --format '{{json .Config.Labels}}' $(podman ps -q)",
+        }
+        for place, command in places.items():
+            text = host.check_output(command)
+            assert text, place
+            for name, value in secrets.items():
+                assert value not in text, f"{name} found in {place}"
+        for name, value in secrets.items():
+            assert value not in res.stdout + res.stderr, f"{name} shown in Ansible's output"
+        readable = host.run(
+            "find / -xdev \\( -path /proc -o -path /sys -o -path /usr \\) -prune -o -type f -perm -o=r -print0"
+            " | xargs -0 grep -lsF -f /var/tmp/spiff-secrets.txt")
+        assert readable.stdout.strip() == "", f"world-readable files holding a secret: {readable.stdout}"
+    finally:
+        host.run("rm -f /var/tmp/spiff-secrets.txt")
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_least_privilege(host, name):
+    inspect = host.check_output(
+        "podman inspect --format '{{.HostConfig.Privileged}} {{json .HostConfig.SecurityOpt}} {{json .EffectiveCaps}}' spiff-%s",
+        name)
+    privileged, security, caps = inspect.split(" ", 2)
+    assert privileged == "false"
+    assert "no-new-privileges" in security
+    for cap in ("CAP_NET_RAW", "CAP_MKNOD", "CAP_AUDIT_WRITE", "CAP_SYS_CHROOT", "CAP_SETFCAP", "CAP_SYS_ADMIN"):
+        assert cap not in caps, (name, cap)
