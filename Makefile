@@ -14,14 +14,19 @@ export PY_COLORS ?= 0
 
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 DEMO_SCENARIO ?= demo
+# Scenarios `make test` does not run: the demo (`make demo`) and the
+# benchmark's VMs (`make bench`).
+NOT_TESTED := $(DEMO_SCENARIO) bench
 
-.PHONY: help test demo demo-destroy host venv images lint build unit molecule clean
+.PHONY: help test demo demo-destroy bench host venv images lint build unit molecule clean
 
 help:
 	@echo "make demo          deploy Spiff Arena onto sandbox VMs and print where it answers"
 	@echo "make demo-destroy  remove the sandbox VMs of the demo"
 	@echo "make test          lint, build the collection, unit tests, every Molecule scenario"
 	@echo "make molecule SCENARIOS='smoke data'   run some scenarios only"
+	@echo "make bench         time deploys, no-op runs and a rolling upgrade on 8 sandbox VMs"
+	@echo "                   (BENCH_ARGS='--sizes 2,4 --skip-upgrade --keep'; results in .cache/bench/)"
 
 test: lint build unit molecule
 	@echo "make test: all checks passed"
@@ -57,8 +62,7 @@ unit: venv images
 	pytest -q tests/unit tests/validation tests/images tests/standin
 
 molecule: venv images
-	@for s in $(SCENARIOS); do \
-	  [ "$$s" = "$(DEMO_SCENARIO)" ] && continue; \
+	@for s in $(filter-out $(NOT_TESTED),$(SCENARIOS)); do \
 	  echo "=== molecule test -s $$s"; \
 	  molecule test -s $$s || exit 1; \
 	done
@@ -69,6 +73,9 @@ demo: venv images
 
 demo-destroy: venv
 	molecule destroy -s $(DEMO_SCENARIO)
+
+bench: venv images
+	python3 bench/run.py $(BENCH_ARGS)
 
 clean: demo-destroy
 	rm -rf .cache/dist
