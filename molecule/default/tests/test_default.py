@@ -106,7 +106,7 @@ def test_no_op_run_takes_the_fast_path(noop_run, name):
     """One command per service finds everything as it should be: nothing is written or started."""
     assert spiffcheck.recap_changes(noop_run.stdout) == 0
     output = re.sub(r"\x1b\[[0-9;]*m", "", noop_run.stdout)  # without colours
-    assert re.search(rf"Write the files, environment and unit of spiff-{name}\]\s*\**\s*skipping: \[{HOST}\]",
+    assert re.search(rf"Deploy spiff-{name}\]\s*\**\s*skipping: \[{HOST}\]",
                      output), output[-3000:]
 
 
