@@ -100,8 +100,9 @@ def wait_for(predicate, timeout=60, what="condition"):
         time.sleep(1)
 
 
-def sandbox_inventory(directory, groups, repo, connection="community.docker.docker"):
-    """Write an inventory of sandbox VMs (groups: {group: [hosts]}) using the sandbox's group_vars."""
+def sandbox_inventory(directory, groups, repo, connection="community.docker.docker", host_vars=None):
+    """Write an inventory of sandbox VMs (groups: {group: [hosts]}, optional host_vars: {host: {var: value}})
+    using the sandbox's group_vars."""
     import pathlib
 
     import yaml
@@ -110,7 +111,7 @@ def sandbox_inventory(directory, groups, repo, connection="community.docker.dock
     directory.mkdir(parents=True, exist_ok=True)
     hosts = sorted({h for members in groups.values() for h in members})
     (directory / "hosts.yml").write_text(yaml.safe_dump({"all": {
-        "hosts": {name: {"ansible_connection": connection} for name in hosts},
+        "hosts": {name: {"ansible_connection": connection, **(host_vars or {}).get(name, {})} for name in hosts},
         "children": {group: {"hosts": {h: None for h in members}} for group, members in groups.items()}}},
         sort_keys=False))
     if not (directory / "group_vars").exists():

@@ -1,8 +1,8 @@
 """Production layout behind the proxy: one URL, one Background, rolling upgrade, scale out.
 
 The tests run in file order: the cluster as converged (v3.0.0), then a
-replica failure, then the upgrade to v3.0.1 under load, then scaling out to
-up-app3 and back.
+replica failure, then an upgrade stopped by a host that fails, then the
+upgrade to v3.0.1 under load, then scaling out to up-app3 and back.
 """
 
 import json
@@ -52,8 +52,8 @@ def public(host, path, method="GET", body=None):
         return int(res.stdout), text
 
 
-def site(tmp_path, layout, release, *extra):
-    inventory = spiffcheck.sandbox_inventory(tmp_path / "inventory", layout, REPO)
+def site(tmp_path, layout, release, *extra, host_vars=None):
+    inventory = spiffcheck.sandbox_inventory(tmp_path / "inventory", layout, REPO, host_vars=host_vars)
     return spiffcheck.run_playbook(inventory, REPO / "playbooks" / "site.yml", "-e", f"spiff_secrets_dir={SECRETS}",
                                    "-e", f"spiff_release={release}", *extra)
 
@@ -165,6 +165,28 @@ def test_a_failed_replica_leaves_the_pool_and_comes_back(host):
 
 
 # Rolling upgrade under load ----------------------------------------------------------
+
+def image_of(host, name, service):
+    return host.get_host(f"docker://{name}").check_output(
+        "podman inspect --format '{{.ImageName}}' spiff-%s", service).rsplit(":", 1)[1]
+
+
+def test_a_failing_replica_stops_the_rollout_while_the_rest_serve(host, tmp_path):
+    """up-app1 cannot start its new API (its address is not on the host): the run stops
+    there, every other service stays on the old release and the proxy keeps serving."""
+    broken = {"up-app1": {"spiff_backend_bind_address": "192.0.2.1", "spiff_health_timeout": 20}}
+    res = site(tmp_path, LAYOUT, "v3.0.1", host_vars=broken)
+    output = res.stdout + res.stderr
+    assert res.returncode != 0
+    assert "spiff-api.service on up-app1 did not start or did not become healthy" in " ".join(output.split())
+    assert "PLAY [Deploy the workers and Background]" not in output
+    assert image_of(host, "up-app2", "api") == "v3.0.0"
+    for name in API_HOSTS:
+        assert image_of(host, name, "worker") == "v3.0.0" and image_of(host, name, "frontend") == "v3.0.0", name
+    assert spiffcheck.proxy_pool(host, "api")["up-app1"].startswith("MAINT")
+    assert served_by(host) == {("up-app2", "v3.0.0")}
+    assert host.get_host("docker://up-app1").file("/etc/spiff/api.out-of-pool").exists
+
 
 def test_rolling_upgrade_under_load_fails_no_request(host, tmp_path, capsys):
     status, created = public(host, "/api/v1.0/standin/jobs", "POST", {"payload": "before the upgrade"})
