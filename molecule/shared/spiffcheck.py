@@ -67,6 +67,21 @@ def run_playbook(inventory, playbook, *args, timeout=900):
     return subprocess.run(cmd, capture_output=True, text=True, cwd=project, timeout=timeout)
 
 
+def failure(res, lines=40):
+    """What to show when a playbook run failed: each failed task's header and
+    message (the first `lines` lines of each), then the recap and stderr's end."""
+    out = res.stdout.splitlines()
+    shown = []
+    for i, line in enumerate(out):
+        if line.startswith(("fatal:", "failed:")) or "[ERROR]" in line:
+            start = max(i - 1, 0)
+            while start > 0 and not out[start].startswith("TASK ["):
+                start -= 1
+            shown += out[start:start + 1] + out[i:i + lines] + ["..."]
+    recap = res.stdout[res.stdout.rfind("PLAY RECAP"):] if "PLAY RECAP" in res.stdout else res.stdout[-2000:]
+    return "\n".join(shown) + "\n" + recap + "\n" + res.stderr[-2000:]
+
+
 def recap_changes(output):
     """Sum of changed= over the PLAY RECAP lines of an ansible-playbook output."""
     import re

@@ -76,7 +76,7 @@ def test_check_mode_with_diff_changes_nothing_and_hides_secrets(host):
     res = spiffcheck.run_playbook(ephemeral / "inventory", pathlib.Path(__file__).parents[1] / "converge.yml",
                                   "--check", "--diff")
     output = res.stdout + res.stderr
-    assert res.returncode == 0, output[-3000:]
+    assert res.returncode == 0, spiffcheck.failure(res)
     assert "PLAY RECAP" in output and spiffcheck.recap_changes(output) == 0
     for secret in (ephemeral / "inventory" / ".secrets").iterdir():
         assert secret.read_text().strip() not in output, f"{secret.name} shown by --check --diff"
@@ -97,7 +97,7 @@ def noop_run():
     """A second run of the converge playbook at default verbosity."""
     ephemeral = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
     res = spiffcheck.run_playbook(ephemeral / "inventory", pathlib.Path(__file__).parents[1] / "converge.yml")
-    assert res.returncode == 0, res.stdout[-3000:]
+    assert res.returncode == 0, spiffcheck.failure(res)
     return res
 
 

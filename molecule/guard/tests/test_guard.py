@@ -66,7 +66,7 @@ def test_two_background_hosts_fail_before_any_change(host, tmp_path, limit):
 
 def test_moving_background_leaves_exactly_one(host, tmp_path):
     res = site(tmp_path, ["guard-b"])
-    assert res.returncode == 0, res.stdout[-3000:]
+    assert res.returncode == 0, spiffcheck.failure(res)
     assert "Background host: guard-b" in res.stdout
     a, b = (host.get_host(f"docker://{name}") for name in HOSTS)
     assert not a.file("/etc/systemd/system/spiff-background.service").exists
