@@ -67,13 +67,13 @@ def run_playbook(inventory, playbook, *args, timeout=900):
     return subprocess.run(cmd, capture_output=True, text=True, cwd=project, timeout=timeout)
 
 
-def failure(res, lines=40):
+def failure(res, lines=30):
     """What to show when a playbook run failed: each failed task's header and
     message (the first `lines` lines of each), then the recap and stderr's end."""
     out = res.stdout.splitlines()
     shown = []
     for i, line in enumerate(out):
-        if line.startswith(("fatal:", "failed:")) or "[ERROR]" in line:
+        if line.startswith(("fatal:", "failed:")):
             start = max(i - 1, 0)
             while start > 0 and not out[start].startswith("TASK ["):
                 start -= 1
