@@ -150,3 +150,63 @@ def test_least_privilege(host, name):
     assert "no-new-privileges" in security
     for cap in ("CAP_NET_RAW", "CAP_MKNOD", "CAP_AUDIT_WRITE", "CAP_SYS_CHROOT", "CAP_SETFCAP", "CAP_SYS_ADMIN"):
         assert cap not in caps, (name, cap)
+
+
+# Day 2: the status report, then removal (last: it takes the cluster away) --------------
+
+def day2(playbook, *args):
+    ephemeral = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+    repo = pathlib.Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
+    return spiffcheck.run_playbook(ephemeral / "inventory", repo / "playbooks" / playbook, *args)
+
+
+def test_status_table_of_a_healthy_cluster(host):
+    res = day2("status.yml", "--check")
+    assert res.returncode == 0, spiffcheck.failure(res)
+    for name in SERVICES:
+        assert re.search(rf"^\s*{HOST}\s+{name}\s+active/running\s+(HTTP 200|ok|running \(no check\))\s+\d+m\d\ds\s+\S+:\S+$",
+                         res.stdout, re.M), (name, res.stdout[-3000:])
+    assert re.search(rf"^\s*{HOST}\s+migrate\s+inactive/dead\s+last run success", res.stdout, re.M)
+    assert f"Background: {HOST}/spiff-background\n" in res.stdout
+    assert spiffcheck.recap_changes(res.stdout) == 0
+
+
+def test_status_reports_a_stopped_worker_and_a_second_background(host):
+    image = host.check_output("podman inspect --format '{{.ImageName}}' spiff-background")
+    host.run_expect([0], "systemctl stop spiff-worker")
+    host.run_expect([0], "podman run --detach --rm --name planted-background --env-file /etc/spiff/background.env "
+                         f"{image} ./bin/start_blocking_apscheduler")
+    try:
+        res = day2("status.yml")
+        output = res.stdout + res.stderr  # the table, then the failure's message
+        assert res.returncode != 0
+        assert re.search(rf"^\s*{HOST}\s+worker\s+inactive/dead\s+not running", output, re.M), output
+        assert f"spiff-worker on {HOST} is inactive/dead, health: not running. " \
+               f"Look at: journalctl -u spiff-worker on {HOST}." in output
+        assert f"Background: {HOST}/planted-background, {HOST}/spiff-background\n" in output
+        assert f"2 Background schedulers are running ({HOST}/planted-background, {HOST}/spiff-background)" in output
+    finally:
+        host.run("podman rm --force planted-background")
+        host.run("systemctl start spiff-worker")
+    spiffcheck.wait_for(lambda: day2("status.yml").returncode == 0, 90, "a healthy status again")
+
+
+def test_remove_keeps_the_data_and_a_second_run_changes_nothing(host):
+    res = day2("remove.yml")
+    assert res.returncode == 0, spiffcheck.failure(res)
+    assert host.run("ls /etc/systemd/system/spiff-*").rc != 0
+    assert host.check_output("systemctl list-units --all --no-legend 'spiff-*'") == ""
+    assert host.check_output("podman ps --all --format '{{.Names}}'") == ""
+    assert "spiff-standin" not in host.check_output("podman images --format '{{.Repository}}:{{.Tag}}'")
+    assert not host.file("/etc/spiff").exists
+    assert host.file("/var/lib/spiff/database/PG_VERSION").exists
+    assert host.file("/var/lib/spiff/process_models").is_directory
+    assert f"Kept the data in /var/lib/spiff on {HOST}" in res.stdout
+    again = day2("remove.yml")
+    assert again.returncode == 0 and spiffcheck.recap_changes(again.stdout) == 0, spiffcheck.failure(again)
+
+
+def test_remove_deletes_the_data_when_asked(host):
+    res = day2("remove.yml", "-e", "spiff_remove_data=true")
+    assert res.returncode == 0, spiffcheck.failure(res)
+    assert not host.file("/var/lib/spiff").exists

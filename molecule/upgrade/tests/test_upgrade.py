@@ -2,12 +2,14 @@
 
 The tests run in file order: the cluster as converged (v3.0.0), then a
 replica failure, then an upgrade stopped by a host that fails, then the
-upgrade to v3.0.1 under load, then scaling out to up-app3 and back.
+upgrade to v3.0.1 under load, then scaling out to up-app3 and back and
+retiring it, then the status report of the upgraded cluster.
 """
 
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 import time
@@ -246,3 +248,29 @@ def test_scale_out_to_a_new_host_and_back(host, tmp_path):
     assert res.returncode == 0, spiffcheck.failure(res)
     assert set(spiffcheck.proxy_pool(host, "api")) == {"up-app1", "up-app2"}
     assert served_by(host, 20) == {("up-app1", "v3.0.1"), ("up-app2", "v3.0.1")}
+
+    # Retire it: out of every group (above), then removed with --limit.
+    inventory = spiffcheck.sandbox_inventory(tmp_path / "retire", dict(LAYOUT, retired=["up-app3"]), REPO)
+    res = spiffcheck.run_playbook(inventory, REPO / "playbooks" / "remove.yml", "--limit", "up-app3",
+                                  "-e", f"spiff_secrets_dir={SECRETS}")
+    assert res.returncode == 0, spiffcheck.failure(res)
+    app3 = host.get_host("docker://up-app3")
+    assert app3.check_output("podman ps --all --format '{{.Names}}'") == ""
+    assert app3.run("ls /etc/systemd/system/spiff-*").rc != 0
+    assert app3.file("/var/lib/spiff/process_models").is_directory
+    for name in API_HOSTS:  # the rest untouched
+        assert host.get_host(f"docker://{name}").service("spiff-api").is_running
+
+
+def test_status_of_the_upgraded_cluster(host, tmp_path):
+    inventory = spiffcheck.sandbox_inventory(tmp_path / "inventory", LAYOUT, REPO)
+    res = spiffcheck.run_playbook(inventory, REPO / "playbooks" / "status.yml", "-e", f"spiff_secrets_dir={SECRETS}")
+    assert res.returncode == 0, spiffcheck.failure(res)
+    rows = re.findall(r"^\s+(up-\S+)\s+(\S+)\s+(\S+)\s+.*\s(\S+)$", res.stdout, re.M)
+    release = {(h, c): image.rsplit(":", 1)[1] for h, c, _, image in rows if "spiff-standin" in image}
+    assert release and set(release.values()) == {"v3.0.1"}, rows
+    assert {(h, c) for h, c, state, _ in rows if state == "active/running"} >= {
+        ("up-edge", "database"), ("up-edge", "redis"), ("up-edge", "proxy"), ("up-edge", "connector"),
+        ("up-app1", "api"), ("up-app1", "worker"), ("up-app1", "background"), ("up-app1", "frontend"),
+        ("up-app2", "api"), ("up-app2", "worker"), ("up-app2", "frontend")}
+    assert "Background: up-app1/spiff-background\n" in res.stdout

@@ -1,0 +1,80 @@
+"""Turns what spiff.arena.spiff_status read on each host into one table and a list of problems."""
+
+DOCUMENTATION_STATUS_REPORT = """
+name: status_report
+short_description: One table for the cluster, and what is wrong with it.
+description:
+  - Takes {host: result of spiff.arena.spiff_status} and the inventory's groups; returns
+    C(table) (lines), C(problems) (one sentence each, saying where to look) and C(background)
+    (host/container of every running Background scheduler).
+  - A component the inventory assigns to a host but that has no unit there is a problem, and
+    so is any number of running Background schedulers other than one.
+"""
+
+# The group that asks for each component; the migration is a one-shot task
+# and Background is counted across the cluster instead.
+EXPECTED = {
+    "database": "spiff_database", "redis": "spiff_redis", "proxy": "spiff_proxy", "api": "spiff_api",
+    "worker": "spiff_worker", "frontend": "spiff_frontend", "connector": "spiff_connector",
+}
+HEADER = ("HOST", "COMPONENT", "STATE", "HEALTH", "UPTIME", "IMAGE")
+
+
+def _duration(seconds):
+    if seconds is None:
+        return "-"
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d{hours:02d}h"
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s"
+
+
+def status_report(results, groups):
+    """{table, problems, background} for {host: spiff_status result} and the inventory's groups."""
+    rows, problems, background = [], [], []
+    for host in sorted(results):
+        result = results[host] or {}
+        if result.get("unreachable") or result.get("failed") or "services" not in result:
+            reason = (result.get("msg") or "no answer").splitlines()[0][:120]
+            rows.append((host, "-", "unreachable", reason, "-", "-"))
+            problems.append(f"{host} could not be read ({reason}): check that it is up and reachable.")
+            continue
+        seen = set()
+        for svc in result["services"]:
+            component = svc["component"]
+            seen.add(component)
+            state = svc["active"] if not svc.get("sub") or svc["sub"] == svc["active"] else f"{svc['active']}/{svc['sub']}"
+            rows.append((host, component, state, svc["health"], _duration(svc.get("uptime")), svc["image"]))
+            if not svc["healthy"]:
+                problems.append(f"spiff-{component} on {host} is {state}, health: {svc['health']}. "
+                                f"Look at: journalctl -u spiff-{component} on {host}.")
+        for component, group in EXPECTED.items():
+            if host in groups.get(group, []) and component not in seen:
+                rows.append((host, component, "missing", "-", "-", "-"))
+                problems.append(f"spiff-{component} is not on {host}, which is in {group}: run playbooks/site.yml.")
+        background += [f"{host}/{name}" for name in result.get("background", [])]
+
+    if len(background) != 1:
+        where = ", ".join(background) or "nowhere"
+        problems.append(
+            f"{len(background)} Background schedulers are running ({where}); exactly one must run. "
+            + ("Run playbooks/site.yml to start it on the elected host."
+               if not background else
+               "Stop every one not started by the collection's unit (spiff-background), or look at: "
+               "journalctl -u spiff-background on each of those hosts."))
+
+    widths = [max(len(str(row[i])) for row in rows + [HEADER]) for i in range(len(HEADER))]
+    table = ["  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in [HEADER] + rows]
+    table.append(f"Background: {', '.join(background) or 'none'}")
+    return {"table": table, "problems": problems, "background": background}
+
+
+class FilterModule:
+    """spiff.arena status filters."""
+
+    def filters(self):
+        return {"status_report": status_report}

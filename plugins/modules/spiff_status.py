@@ -1,0 +1,178 @@
+#!/usr/bin/python
+# Copyright: the spiff.arena authors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read-only: the state and health of every Spiff Arena service on a host."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: spiff_status
+short_description: Report the state and health of the Spiff Arena services on a host
+description:
+  - Reads every C(spiff-*.service) unit the collection wrote under C(/etc/systemd/system),
+    its systemd state, the image of its container and its uptime, and runs the health
+    check recorded in the unit's C([X-Spiff]) section once (an HTTP status from the host,
+    or a command inside the container).
+  - Also lists every running container whose command is the Background scheduler's,
+    whatever started it.
+  - Changes nothing; supports check mode. Used by C(playbooks/status.yml).
+options:
+  unit_dir:
+    description: Where the units are.
+    type: path
+    default: /etc/systemd/system
+  background_command:
+    description: A word of the Background container's command that no other container has.
+    type: str
+    default: start_blocking_apscheduler
+  timeout:
+    description: Seconds each health check may take.
+    type: int
+    default: 10
+author: spiff.arena authors
+"""
+
+EXAMPLES = r"""
+- name: Read the services of this host
+  spiff.arena.spiff_status:
+  register: status
+"""
+
+RETURN = r"""
+services:
+  description: One entry per unit, sorted by unit name.
+  type: list
+  elements: dict
+  returned: always
+background:
+  description: Names of the running containers whose command is the Background scheduler's.
+  type: list
+  elements: str
+  returned: always
+"""
+
+import glob
+import json
+import os
+import urllib.error
+import urllib.request
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def read_section(path, section="X-Spiff"):
+    """{key: value} of one section of a unit file."""
+    values, current = {}, None
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            line = line.strip()
+            if line.startswith("[") and line.endswith("]"):
+                current = line[1:-1]
+            elif current == section and "=" in line and not line.startswith("#"):
+                key, value = line.split("=", 1)
+                values[key] = value
+    return values
+
+
+def systemd_state(module, unit):
+    props = "Type,ActiveState,SubState,Result,UnitFileState,ActiveEnterTimestampMonotonic"
+    rc, out, _ = module.run_command(["systemctl", "show", "--property", props, unit])
+    state = dict(line.split("=", 1) for line in out.splitlines() if "=" in line) if rc == 0 else {}
+    return state
+
+
+def uptime(state):
+    """Seconds since the unit became active, or None."""
+    entered = int(state.get("ActiveEnterTimestampMonotonic") or 0)
+    if state.get("ActiveState") != "active" or not entered:
+        return None
+    with open("/proc/uptime", encoding="ascii") as handle:
+        now = float(handle.read().split()[0])
+    return max(int(now - entered / 1e6), 0)
+
+
+def check_url(url, expected, timeout):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (an http URL the collection wrote)
+            code = response.status
+    except urllib.error.HTTPError as err:
+        code = err.code
+    except (urllib.error.URLError, OSError) as err:
+        return False, f"GET {url}: {getattr(err, 'reason', err)}"
+    return code == expected, f"HTTP {code}"
+
+
+def check_cmd(module, engine, container, argv, timeout):
+    rc, out, err = module.run_command(["timeout", str(timeout), engine, "exec", container] + argv)
+    last = (out.strip() or err.strip()).splitlines()[-1:] or [""]
+    return rc == 0, ("ok" if rc == 0 else f"exit {rc}: {last[0][:80]}")
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "unit_dir": {"type": "path", "default": "/etc/systemd/system"},
+            "background_command": {"type": "str", "default": "start_blocking_apscheduler"},
+            "timeout": {"type": "int", "default": 10},
+        },
+        supports_check_mode=True,
+    )
+    timeout = module.params["timeout"]
+    services, engines = [], set()
+    for path in sorted(glob.glob(os.path.join(module.params["unit_dir"], "spiff-*.service"))):
+        unit = os.path.basename(path)
+        spiff = read_section(path)
+        if not spiff.get("Component"):
+            continue
+        engine = spiff.get("Engine", "podman")
+        engines.add(engine)
+        container = unit[: -len(".service")]
+        state = systemd_state(module, unit)
+        image = spiff.get("Image", "")
+        running_image = ""
+        rc, out, _ = module.run_command([engine, "container", "inspect", "--format", "{{.ImageName}}", container])
+        if rc == 0:
+            running_image = out.strip()
+        if engine == "docker" and rc == 0:
+            rc, out, _ = module.run_command([engine, "container", "inspect", "--format", "{{.Config.Image}}", container])
+            running_image = out.strip()
+        oneshot = state.get("Type") == "oneshot"
+        entry = {
+            "unit": unit,
+            "component": spiff["Component"],
+            "active": state.get("ActiveState", "unknown"),
+            "sub": state.get("SubState", ""),
+            "enabled": state.get("UnitFileState", ""),
+            "image": running_image or image,
+            "release": (running_image or image).rsplit(":", 1)[-1] if ":" in (running_image or image) else "",
+            "uptime": uptime(state),
+            "oneshot": oneshot,
+        }
+        if oneshot:
+            # A one-shot task (the schema migration): healthy when its last run succeeded.
+            entry["healthy"] = state.get("Result") == "success" and state.get("ActiveState") != "failed"
+            entry["health"] = "last run " + state.get("Result", "unknown")
+        elif entry["active"] != "active":
+            entry["healthy"], entry["health"] = False, "not running"
+        elif "HealthUrl" in spiff:
+            entry["healthy"], entry["health"] = check_url(spiff["HealthUrl"], int(spiff.get("HealthStatus", 200)), timeout)
+        elif "HealthCmd" in spiff:
+            entry["healthy"], entry["health"] = check_cmd(module, engine, container, json.loads(spiff["HealthCmd"]), timeout)
+        else:
+            entry["healthy"], entry["health"] = True, "running (no check)"
+        services.append(entry)
+
+    background = []
+    for engine in sorted(engines) or ["podman"]:
+        if module.get_bin_path(engine) is None:
+            continue
+        rc, out, _ = module.run_command([engine, "ps", "--no-trunc", "--format", "{{.Names}}\t{{.Command}}"])
+        for line in out.splitlines() if rc == 0 else []:
+            name, _, command = line.partition("\t")
+            if module.params["background_command"] in command:
+                background.append(name)
+    module.exit_json(changed=False, services=services, background=sorted(background))
+
+
+if __name__ == "__main__":
+    main()
