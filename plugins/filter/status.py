@@ -14,8 +14,9 @@ description:
 # The group that asks for each component; the migration is a one-shot task
 # and Background is counted across the cluster instead.
 EXPECTED = {
-    "database": "spiff_database", "redis": "spiff_redis", "proxy": "spiff_proxy", "api": "spiff_api",
-    "worker": "spiff_worker", "frontend": "spiff_frontend", "connector": "spiff_connector",
+    "spiff_database": ("database",), "spiff_redis": ("redis", "rabbitmq"), "spiff_proxy": ("proxy",),
+    "spiff_api": ("api",), "spiff_worker": ("worker",), "spiff_frontend": ("frontend",),
+    "spiff_connector": ("connector",),
 }
 HEADER = ("HOST", "COMPONENT", "STATE", "HEALTH", "UPTIME", "IMAGE")
 
@@ -52,8 +53,9 @@ def status_report(results, groups):
             if not svc["healthy"]:
                 problems.append(f"spiff-{component} on {host} is {state}, health: {svc['health']}. "
                                 f"Look at: journalctl -u spiff-{component} on {host}.")
-        for component, group in EXPECTED.items():
-            if host in groups.get(group, []) and component not in seen:
+        for group, components in EXPECTED.items():
+            if host in groups.get(group, []) and not seen.intersection(components):
+                component = components[0]
                 rows.append((host, component, "missing", "-", "-", "-"))
                 problems.append(f"spiff-{component} is not on {host}, which is in {group}: run playbooks/site.yml.")
         background += [f"{host}/{name}" for name in result.get("background", [])]

@@ -67,6 +67,7 @@ IMAGES = [
     image("localhost/spiff-sandbox/redis:7", "keyvalue", args={"FLAVOR": "redis", "VERSION": "7.0"}),
     image("localhost/spiff-sandbox/valkey:8", "keyvalue", "debian13", {"FLAVOR": "valkey", "VERSION": "8"}),
     image("localhost/spiff-sandbox/haproxy:3.0", "haproxy", "debian13"),
+    image("localhost/spiff-sandbox/rabbitmq:3.10", "rabbitmq"),
 ]
 for _version in STANDIN_VERSIONS:
     IMAGES += [

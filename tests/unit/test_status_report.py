@@ -8,7 +8,7 @@ _spec = importlib.util.spec_from_file_location("status", REPO / "plugins" / "fil
 status = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(status)
 
-GROUPS = {"spiff_api": ["a1", "a2"], "spiff_worker": ["a1", "a2"], "spiff_database": ["db"]}
+GROUPS = {"spiff_api": ["a1", "a2"], "spiff_worker": ["a1", "a2"], "spiff_database": ["db"], "spiff_redis": ["db"]}
 
 
 def svc(component, healthy=True, active="active", health="ok", image="img:v3.0.1"):
@@ -18,7 +18,7 @@ def svc(component, healthy=True, active="active", health="ok", image="img:v3.0.1
 
 def healthy_cluster():
     return {
-        "db": {"services": [svc("database")], "background": []},
+        "db": {"services": [svc("database"), svc("rabbitmq")], "background": []},
         "a1": {"services": [svc("api"), svc("worker"), svc("background")], "background": ["spiff-background"]},
         "a2": {"services": [svc("api"), svc("worker")], "background": []},
     }
@@ -29,7 +29,7 @@ def test_a_healthy_cluster_has_no_problem_and_one_row_per_service():
     assert report["problems"] == []
     assert report["table"][0].split() == ["HOST", "COMPONENT", "STATE", "HEALTH", "UPTIME", "IMAGE"]
     assert report["table"][1].split() == ["a1", "api", "active/running", "ok", "1h02m", "img:v3.0.1"]
-    assert len(report["table"]) == 1 + 6 + 1
+    assert len(report["table"]) == 1 + 7 + 1
     assert report["table"][-1] == "Background: a1/spiff-background"
 
 

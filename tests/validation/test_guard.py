@@ -60,7 +60,7 @@ CASES = {
     "no-broker": (dict(group_spiff_redis=[]), "or leave it empty and set spiff_broker_url"),
     "unknown-engine": (dict(spiff_container_engine="lxc"), 'spiff_container_engine is "lxc"'),
     "unknown-database-type": (dict(spiff_database_type="oracle"), 'spiff_database_type is "oracle"'),
-    "unknown-broker": (dict(spiff_redis_flavor="memcached"), 'spiff_redis_flavor is "memcached"'),
+    "unknown-broker": (dict(spiff_broker="memcached"), 'spiff_broker is "memcached"'),
     "postgres-scheme": (dict(group_spiff_database=[], spiff_database_uri="postgres://u:p@db:5432/spiff"),
                         "Upstream rejects postgres://"),
     "mysqlconnector-scheme": (dict(group_spiff_database=[], spiff_database_uri="mysql+mysqlconnector://u:p@db/spiff"),

@@ -1,4 +1,7 @@
-"""The guard refuses two Background hosts before any change; moving Background leaves one."""
+"""The guard refuses two Background hosts before any change; moving Background leaves one.
+
+The cluster's Celery broker is RabbitMQ (spiff_broker: rabbitmq, set by converge.yml and
+by every run here): jobs go through it to the workers of both hosts."""
 
 import os
 import pathlib
@@ -32,7 +35,8 @@ def site(tmp_path, background, *extra):
     if not (inventory / "group_vars").exists():
         (inventory / "group_vars").symlink_to(REPO / "inventories" / "sandbox" / "group_vars")
     return spiffcheck.run_playbook(inventory / "hosts.yml", REPO / "playbooks" / "site.yml",
-                                   "-e", f"spiff_secrets_dir={EPHEMERAL / 'inventory' / '.secrets'}", *extra)
+                                   "-e", f"spiff_secrets_dir={EPHEMERAL / 'inventory' / '.secrets'}",
+                                   "-e", "spiff_broker=rabbitmq", *extra)
 
 
 def snapshot(host):
@@ -45,6 +49,21 @@ def snapshot(host):
             " systemctl list-units 'spiff-*' --all --no-legend --plain | sort;"
             " podman ps --all --no-trunc --format '{{.ID}} {{.Names}} {{.Status}}' | sed 's/Up [^)]*//' | sort")
     return state
+
+
+def test_jobs_go_through_rabbitmq_to_both_workers(host):
+    assert host.service("spiff-rabbitmq.service").is_running
+    assert not host.file("/etc/systemd/system/spiff-redis.service").exists
+    for name in HOSTS:
+        url = host.get_host(f"docker://{name}").check_output(
+            "podman exec spiff-worker printenv SPIFFWORKFLOW_BACKEND_CELERY_BROKER_URL")
+        assert url.startswith("amqp://spiff:") and url.endswith(":5672/spiff"), name
+    workers = {spiffcheck.run_job(host, HOSTS[i % 2], f"amqp {i}")["worker"] for i in range(12)}
+    assert workers == set(HOSTS)
+    queues = host.check_output("podman exec spiff-rabbitmq rabbitmqctl --quiet list_queues --vhost spiff name")
+    assert "celery" in queues.split()
+    users = host.check_output("podman exec spiff-rabbitmq rabbitmqctl --quiet list_users")
+    assert "guest" not in users and "spiff" in users
 
 
 def test_background_runs_on_the_spiff_background_host(host):
