@@ -129,13 +129,11 @@ def main():
         container = unit[: -len(".service")]
         state = systemd_state(module, unit)
         image = spiff.get("Image", "")
-        running_image = ""
-        rc, out, _ = module.run_command([engine, "container", "inspect", "--format", "{{.ImageName}}", container])
-        if rc == 0:
-            running_image = out.strip()
-        if engine == "docker" and rc == 0:
-            rc, out, _ = module.run_command([engine, "container", "inspect", "--format", "{{.Config.Image}}", container])
-            running_image = out.strip()
+        # The image the container runs (podman names it as given; docker keeps it in
+        # Config.Image); the image recorded in the unit when there is no container.
+        fmt = "{{.Config.Image}}" if engine == "docker" else "{{.ImageName}}"
+        rc, out, _ = module.run_command([engine, "container", "inspect", "--format", fmt, container])
+        shown = out.strip() if rc == 0 and out.strip() else image
         oneshot = state.get("Type") == "oneshot"
         entry = {
             "unit": unit,
@@ -143,8 +141,8 @@ def main():
             "active": state.get("ActiveState", "unknown"),
             "sub": state.get("SubState", ""),
             "enabled": state.get("UnitFileState", ""),
-            "image": running_image or image,
-            "release": (running_image or image).rsplit(":", 1)[-1] if ":" in (running_image or image) else "",
+            "image": shown,
+            "release": shown.rsplit(":", 1)[-1] if ":" in shown.rsplit("/", 1)[-1] else "",
             "uptime": uptime(state),
             "oneshot": oneshot,
         }

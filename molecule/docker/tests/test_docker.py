@@ -1,7 +1,9 @@
 """The engine runs services with docker just as with podman."""
 
+import json
 import os
 import pathlib
+import subprocess
 import time
 
 import pytest
@@ -63,3 +65,24 @@ def test_killed_container_comes_back_within_15s(host, unit):
             return
         time.sleep(0.5)
     raise AssertionError(f"{container} not back within 15 s")
+
+
+def test_status_module_reads_the_image_docker_runs(host):
+    """The status report shows the image the container runs, read from docker
+    (`Config.Image`), not the image the unit file records."""
+    unit = "/etc/systemd/system/spiff-redis.service"
+    running = host.check_output("docker inspect --format '{{.Config.Image}}' spiff-redis")
+    host.run_expect([0], f"cp {unit} /root/unit.saved && sed -i 's|^Image=.*|Image=recorded/only:0|' {unit}")
+    try:
+        env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json")
+        res = subprocess.run(["ansible", "-i", str(EPHEMERAL / "inventory"), "docker-d12", "-m", "spiff.arena.spiff_status"],
+                             capture_output=True, text=True, env=env, timeout=120,
+                             cwd=os.environ["MOLECULE_PROJECT_DIRECTORY"])
+    finally:
+        host.run(f"mv /root/unit.saved {unit}")
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    result = json.loads(res.stdout)["plays"][0]["tasks"][0]["hosts"]["docker-d12"]
+    rows = {s["unit"]: s for s in result["services"]}
+    assert rows["spiff-redis.service"]["image"] == running, rows
+    assert rows["spiff-redis.service"]["release"] == running.rsplit(":", 1)[-1]
+    assert rows["spiff-database.service"]["active"] == "active" and rows["spiff-database.service"]["healthy"], rows
