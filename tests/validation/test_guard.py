@@ -96,6 +96,8 @@ CASES = {
     "secret-missing": (dict(spiff_generate_secrets=False),
                        "spiff_database_password is not set and spiff_generate_secrets is false"),
     "no-login-provider": (dict(spiff_backend_openid_server_url=""), "spiff_backend_openid_server_url is empty"),
+    "builtin-openid-in-production": (dict(spiff_backend_openid_server_url="http://node-a:7000/openid"),
+                                     "is the backend's built-in OpenID server and spiff_backend_environment is production"),
 }
 
 

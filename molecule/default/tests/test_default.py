@@ -152,6 +152,23 @@ def test_least_privilege(host, name):
         assert cap not in caps, (name, cap)
 
 
+# Backup and restore with PostgreSQL (the backup scenario: MySQL on its own host) ------
+
+def test_backup_and_restore_with_postgresql(host):
+    before = spiffcheck.run_job(host, HOST, "written before the backup")
+    res = day2("backup.yml", "-e", "spiff_backup_name=pg-before")
+    assert res.returncode == 0, spiffcheck.failure(res)
+    dump = "/var/backups/spiff/pg-before/database.pgdump"
+    assert host.file(dump).mode == 0o600 and host.check_output(f"head -c 5 {dump}") == "PGDMP"
+    assert host.file("/var/backups/spiff/pg-before/process_models.tar.gz").mode == 0o600
+    after = spiffcheck.run_job(host, HOST, "written after the backup")
+    res = day2("restore.yml", "-e", "spiff_restore_name=pg-before", "-e", "spiff_restore_confirm=true")
+    assert res.returncode == 0, spiffcheck.failure(res)
+    assert spiffcheck.http(host, spiffcheck.api_url(HOST, f"standin/jobs/{before['id']}"))[0] == 200
+    assert spiffcheck.http(host, spiffcheck.api_url(HOST, f"standin/jobs/{after['id']}"))[0] == 404
+    assert spiffcheck.run_job(host, HOST, "written after the restore")["status"] == "done"
+
+
 # Day 2: the status report, then removal (last: it takes the cluster away) --------------
 
 def day2(playbook, *args):
@@ -201,6 +218,8 @@ def test_remove_keeps_the_data_and_a_second_run_changes_nothing(host):
     assert not host.file("/etc/spiff").exists
     assert host.file("/var/lib/spiff/database/PG_VERSION").exists
     assert host.file("/var/lib/spiff/process_models").is_directory
+    assert host.file("/var/backups/spiff/pg-before/database.pgdump").exists  # backups stay
+    assert not host.file("/usr/local/sbin/spiff-backup").exists
     assert f"Kept the data in /var/lib/spiff on {HOST}" in res.stdout
     again = day2("remove.yml")
     assert again.returncode == 0 and spiffcheck.recap_changes(again.stdout) == 0, spiffcheck.failure(again)
@@ -210,3 +229,4 @@ def test_remove_deletes_the_data_when_asked(host):
     res = day2("remove.yml", "-e", "spiff_remove_data=true")
     assert res.returncode == 0, spiffcheck.failure(res)
     assert not host.file("/var/lib/spiff").exists
+    assert host.file("/var/backups/spiff/pg-before/database.pgdump").exists

@@ -1,0 +1,113 @@
+"""Backup and restore with MySQL on its own host: data written before a backup comes back
+after the database's data directory is destroyed, data written after it is gone, and the
+process models of the backup replace the host's. The host firewall (spiff_firewall) lets
+only the backend host reach the database, the broker and the connector."""
+
+import os
+import pathlib
+import re
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
+import spiffcheck  # noqa: E402
+
+testinfra_hosts = ["bk-app"]
+EPHEMERAL = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+REPO = pathlib.Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
+BACKUPS = "/var/backups/spiff"
+MODELS = "/var/lib/spiff/process_models"
+
+
+def playbook(name, *args):
+    return spiffcheck.run_playbook(EPHEMERAL / "inventory", REPO / "playbooks" / name,
+                                   "-e", "spiff_database_type=mysql", "-e", "spiff_firewall=true", *args)
+
+
+def job_status(host, job_id):
+    return spiffcheck.http(host, spiffcheck.api_url("bk-app", f"standin/jobs/{job_id}"))[0]
+
+
+def reaches(vm, target, port):
+    """Whether `vm` opens a TCP connection to target:port within 3 s (a dropped SYN times out)."""
+    return vm.run(f"timeout 3 bash -c '</dev/tcp/{target}/{port}'").rc == 0
+
+
+def test_firewall_lets_only_the_backend_host_in(host):
+    db, out = host.get_host("docker://bk-db"), host.get_host("docker://bk-out")
+    for port in (3306, 6379):  # MySQL, Redis on bk-db
+        assert reaches(host, "bk-db", port), port
+        assert not reaches(out, "bk-db", port), port
+    assert not reaches(out, "bk-app", 7004) and not reaches(db, "bk-app", 7004)  # the connector
+    assert reaches(out, "bk-app", 8001)  # the frontend's port is not the firewall's business
+    for vm in (db, host):
+        assert vm.service("spiff-firewall.service").is_enabled
+        assert "not a Spiff Arena backend host" in vm.check_output("nft list table inet spiff_firewall")
+    dropped = db.check_output("nft list table inet spiff_firewall")
+    assert re.search(r"counter packets [1-9]\d* bytes \d+ drop", dropped), dropped
+
+
+def test_timer_waits_on_both_backup_hosts(host):
+    for vm in (host, host.get_host("docker://bk-db")):
+        assert vm.service("spiff-backup.timer").is_running and vm.service("spiff-backup.timer").is_enabled
+        assert "spiff-backup.timer" in vm.check_output("systemctl list-timers --all --no-legend")
+        script = vm.file("/usr/local/sbin/spiff-backup")
+        assert script.mode == 0o700 and script.user == "root"
+
+
+def test_backup_destroy_restore(host):
+    db = host.get_host("docker://bk-db")
+    before = spiffcheck.run_job(host, "bk-app", "written before the backup")
+    host.run_expect([0], f"mkdir -p {MODELS}/restore-check && echo before > {MODELS}/restore-check/model.json")
+
+    res = playbook("backup.yml", "-e", "spiff_backup_name=before")
+    assert res.returncode == 0, spiffcheck.failure(res)
+    dump = db.file(f"{BACKUPS}/before/database.sql")
+    models = host.file(f"{BACKUPS}/before/process_models.tar.gz")
+    assert dump.exists and models.exists
+    assert "CREATE TABLE `standin_job`" in db.check_output(f"cat {BACKUPS}/before/database.sql")
+    assert "./restore-check/model.json" in host.check_output(f"tar -tzf {BACKUPS}/before/process_models.tar.gz")
+    for vm in (host, db):  # nothing in the backups is readable by others
+        assert vm.file(BACKUPS).mode == 0o700
+        assert vm.check_output(f"find {BACKUPS} -perm /o=rwx -o -perm /g=rwx") == ""
+        assert vm.check_output(f"find {BACKUPS} -type f ! -user root") == ""
+
+    after = spiffcheck.run_job(host, "bk-app", "written after the backup")
+    host.run_expect([0], f"echo after > {MODELS}/restore-check/model.json && touch {MODELS}/created-after")
+    db.run_expect([0], "systemctl stop spiff-database && rm -rf /var/lib/spiff/database")
+
+    refused = playbook("restore.yml", "-e", "spiff_restore_name=before")
+    assert refused.returncode != 0 and "confirm with -e spiff_restore_confirm=true" in " ".join((refused.stdout + refused.stderr).split())
+    unknown = playbook("restore.yml", "-e", "spiff_restore_name=nosuch", "-e", "spiff_restore_confirm=true")
+    assert unknown.returncode != 0
+    assert "Backup nosuch has no database.sql in /var/backups/spiff/nosuch on bk-db. Backups there: before." \
+        in " ".join((unknown.stdout + unknown.stderr).split()), spiffcheck.failure(unknown)
+    assert not db.file("/var/lib/spiff/database").exists  # nothing was changed by the refused runs
+    assert host.service("spiff-api.service").is_running
+
+    started = int(host.check_output("date +%s"))
+    res = playbook("restore.yml", "-e", "spiff_restore_name=before", "-e", "spiff_restore_confirm=true")
+    assert res.returncode == 0, spiffcheck.failure(res)
+    assert job_status(host, before["id"]) == 200
+    assert job_status(host, after["id"]) == 404
+    assert host.file(f"{MODELS}/restore-check/model.json").content_string == "before\n"
+    assert not host.file(f"{MODELS}/created-after").exists
+    assert spiffcheck.run_job(host, "bk-app", "written after the restore")["status"] == "done"
+    stamp = host.file("/var/lib/spiff/backend/migrated-image")  # the rollout migrated the restored schema
+    assert stamp.exists and stamp.mtime.timestamp() >= started
+
+
+def test_each_host_keeps_the_newest_backups(host):
+    for n in range(9):
+        host.run_expect([0], f"/usr/local/sbin/spiff-backup keep-{n}")
+    kept = host.check_output(f"ls -1 {BACKUPS}").split()
+    assert kept == [f"keep-{n}" for n in range(2, 9)], kept  # spiff_backup_keep: 7, the newest
+    assert host.run(f"/usr/local/sbin/spiff-backup keep-8").rc == 1  # an existing name is refused
+
+
+def test_timer_service_names_the_backup_by_minute(host):
+    db = host.get_host("docker://bk-db")
+    db.run_expect([0], "systemctl start spiff-backup.service")
+    names = db.check_output(f"ls -1 {BACKUPS}").split()
+    assert any(re.fullmatch(r"\d{8}T\d{4}Z", name) for name in names), names
+    latest = sorted(n for n in names if re.fullmatch(r"\d{8}T\d{4}Z", n))[-1]
+    assert db.file(f"{BACKUPS}/{latest}/database.sql").mode == 0o600
