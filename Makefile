@@ -58,13 +58,16 @@ build: venv
 	cd .cache/dist && ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.cache/dist/collections:$(COLLECTIONS) \
 	  ansible-playbook -i localhost, spiff.arena.site --syntax-check
 
+# The validation tests each run ansible-playbook on the controller: two at a time.
 unit: venv images
-	pytest -q tests/unit tests/validation tests/images tests/standin
+	pytest -q -n 2 tests/unit tests/validation
+	pytest -q tests/images tests/standin
 
 molecule: venv images
 	@for s in $(filter-out $(NOT_TESTED),$(SCENARIOS)); do \
-	  echo "=== molecule test -s $$s"; \
+	  echo "=== molecule test -s $$s"; start=$$(date +%s); \
 	  molecule test -s $$s || exit 1; \
+	  echo "=== molecule test -s $$s: passed in $$(( $$(date +%s) - start )) s"; \
 	done
 
 demo: venv images
