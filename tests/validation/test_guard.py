@@ -42,8 +42,10 @@ def site(tmp_path, inv, *args):
     return res.returncode, res.stdout + res.stderr
 
 
-def test_good_inventory_passes_the_guard(tmp_path):
-    rc, out = site(tmp_path, inventory())
+@pytest.mark.parametrize("changes", [{}, dict(spiff_firewall=True, spiff_firewall_allowed_networks=["10.1.0.0/16", "192.0.2.7"])],
+                         ids=["defaults", "firewall"])
+def test_good_inventory_passes_the_guard(tmp_path, changes):
+    rc, out = site(tmp_path, inventory(**changes))
     assert "Background host: node-a" in out
     assert "PLAY [Supply every host with its images" in out  # the guard let it through (the hosts do not exist)
 
@@ -96,6 +98,8 @@ CASES = {
     "secret-missing": (dict(spiff_generate_secrets=False),
                        "spiff_database_password is not set and spiff_generate_secrets is false"),
     "no-login-provider": (dict(spiff_backend_openid_server_url=""), "spiff_backend_openid_server_url is empty"),
+    "firewall-ipv6-network": (dict(spiff_firewall=True, spiff_firewall_allowed_networks=["10.1.0.0/16", "fd00::/8"]),
+                              'spiff_firewall_allowed_networks on node-a holds ["fd00::/8"]'),
     "builtin-openid-in-production": (dict(spiff_backend_openid_server_url="http://node-a:7000/openid"),
                                      "is the backend's built-in OpenID server and spiff_backend_environment is production"),
 }

@@ -23,6 +23,17 @@ def playbook(name, *args):
                                    "-e", "spiff_database_type=mysql", "-e", "spiff_firewall=true", *args)
 
 
+def task_results(output, task):
+    """The result lines ("ok: [host]", "changed: [host]", ...) of every run of `task`."""
+    results, inside = [], False
+    for line in output.splitlines():
+        if line.startswith("TASK ["):
+            inside = line.startswith(f"TASK [{task}]")
+        elif inside and re.match(r"^(ok|changed|skipping|fatal|failed): ", line):
+            results.append(line.split(" =>")[0])
+    return results
+
+
 def job_status(host, job_id):
     return spiffcheck.http(host, spiffcheck.api_url("bk-app", f"standin/jobs/{job_id}"))[0]
 
@@ -92,6 +103,12 @@ def test_backup_destroy_restore(host):
     assert host.file(f"{MODELS}/restore-check/model.json").content_string == "before\n"
     assert not host.file(f"{MODELS}/created-after").exists
     assert spiffcheck.run_job(host, "bk-app", "written after the restore")["status"] == "done"
+    for task in ("spiff.arena.engine : Write the firewall rules", "spiff.arena.engine : Write the firewall unit",
+                 "spiff.arena.engine : Load the firewall rules", "spiff.arena.backup : Write the backup script",
+                 "spiff.arena.backup : Write the backup service and timer units",
+                 "spiff.arena.backup : Start the backup timer"):
+        results = task_results(res.stdout, task)  # the rollout's second run of them: nothing to change
+        assert results and not any(r.startswith("changed") for r in results), (task, results)
     stamp = host.file("/var/lib/spiff/backend/migrated-image")  # the rollout migrated the restored schema
     assert stamp.exists and stamp.mtime.timestamp() >= started
 
