@@ -72,6 +72,8 @@ def main():
                         failure = f"HTTP {response.status}"
             except urllib.error.HTTPError as exc:
                 failure = f"HTTP {exc.code}"
+                # who answered: the proxy's own error page or the replica's
+                detail = f"server={exc.headers.get('Server', '')} body={exc.read()[:300]!r}"
             except Exception as exc:  # connection refused/reset, timeout, TLS
                 failure = type(exc).__name__
                 detail = str(exc)
@@ -84,7 +86,8 @@ def main():
                     stats["by_kind"][failure] = stats["by_kind"].get(failure, 0) + 1
                     if len(stats["first_failures"]) < 5:
                         stats["first_failures"].append(
-                            {"at": time.time(), "method": method, "url": url, "failure": failure,
+                            {"at": time.time(), "utc": time.strftime("%H:%M:%S", time.gmtime()),
+                             "method": method, "url": url, "failure": failure,
                              "detail": detail})
                 elif url.endswith("/version-info"):
                     info = json.loads(payload)

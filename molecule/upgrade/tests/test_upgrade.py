@@ -173,6 +173,18 @@ def image_of(host, name, service):
         "podman inspect --format '{{.ImageName}}' spiff-%s", service).rsplit(":", 1)[1]
 
 
+def server_errors(host):
+    """The proxy's 5xx log lines and the API replicas' tracebacks of the last 15 minutes."""
+    # HAProxy's httplog: timers Tq/Tw/Tc/Tr/Tt, then the status
+    found = [host.run("journalctl -u spiff-proxy --since -15min --no-pager -o cat "
+                      "| grep -E '[-0-9]+/[-0-9]+/[-0-9]+/[-0-9]+/[+0-9]+ 5[0-9]{2} ' | tail -20").stdout]
+    for name in API_HOSTS:
+        found.append(host.get_host(f"docker://{name}").run(
+            "journalctl -u spiff-api --since -15min --no-pager -o short-iso "
+            "| grep -E -A 30 'Traceback|\\] ERROR|\" 5[0-9][0-9] ' | tail -80").stdout)
+    return "\n".join(found)
+
+
 def test_a_failing_replica_stops_the_rollout_while_the_rest_serve(host, tmp_path):
     """up-app1 cannot start its new API (its address is not on the host): the run stops
     there, every other service stays on the old release and the proxy keeps serving."""
@@ -208,6 +220,8 @@ def test_rolling_upgrade_under_load_fails_no_request(host, tmp_path, capsys):
     load = json.loads(host.file("/var/tmp/load.json").content_string)
     with capsys.disabled():
         print(f"\nload through the proxy during the upgrade: {json.dumps(load)}")
+        if load["failed"]:
+            print(f"server errors meanwhile:\n{server_errors(host)}")
     assert res.returncode == 0, spiffcheck.failure(res)
     assert load["failed"] == 0, load
     assert load["sent"] >= 100, load
