@@ -73,7 +73,11 @@ def main():
             except urllib.error.HTTPError as exc:
                 failure = f"HTTP {exc.code}"
                 # who answered: the proxy's own error page or the replica's
-                detail = f"server={exc.headers.get('Server', '')} body={exc.read()[:300]!r}"
+                try:
+                    answer = repr(exc.read()[:300])
+                except Exception as unreadable:  # the failure still counts
+                    answer = f"unreadable ({type(unreadable).__name__})"
+                detail = f"server={exc.headers.get('Server', '')} body={answer}"
             except Exception as exc:  # connection refused/reset, timeout, TLS
                 failure = type(exc).__name__
                 detail = str(exc)
