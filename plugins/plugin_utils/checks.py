@@ -1,0 +1,311 @@
+"""Checks of single values named in the roles' argument specs (``spiff_check``).
+
+An option of a role's ``meta/argument_specs.yml`` may carry ``spiff_check``:
+one name (or a list of names) from ``CHECKS`` below. The guard action
+(``spiff.arena.guard``) applies it after the option's ``type``, ``choices``
+and ``elements``; ``tests/tools/docs.py`` prints each check's ``doc`` in the
+README's variables table. A check returns None when the value is good, else
+what is wrong and what to do, without ever quoting the value (the caller
+quotes it, unless the option is a secret).
+
+Controller-only code: plain Python, no Ansible import.
+"""
+
+import os
+import re
+from urllib.parse import urlsplit
+
+_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
+_IPV4 = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
+_BAD_CHARS = re.compile(r"[\r\n\x00]")
+
+
+def _is_ipv4(text):
+    match = _IPV4.match(text)
+    return bool(match) and all(int(part) <= 255 for part in match.groups())
+
+
+def one_line(value):
+    """Anything written into a file: one line, no NUL."""
+    if isinstance(value, str) and _BAD_CHARS.search(value):
+        return "holds a line break or a NUL character, which no environment or configuration file can carry: give one line"
+    return None
+
+
+def _port(value):
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        return "is no port: give a whole number from 1 to 65535"
+    return None
+
+
+def _positive(value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return "must be a whole number of at least 1"
+    return None
+
+
+def _secret(value):
+    if value == "":
+        return ("is empty: give a non-empty secret (in Ansible Vault), or remove the variable to have one generated"
+                " (spiff_generate_secrets)")
+    if one_line(value):
+        return "holds a line break or NUL character: give a secret on one line"
+    if value != value.strip():
+        return "starts or ends with white space, which is lost on the way to the service: remove it"
+    return None
+
+
+def _optional_secret(value):
+    return None if value == "" else _secret(value)
+
+
+def _address(value):
+    if value == "":
+        return "is empty: give the host's private address or name"
+    if ":" in value:
+        return ("holds a colon (a port, or IPv6): give a bare IPv4 address or host name; ports are set by their own"
+                " variables (ansible_port for SSH)")
+    if not (_is_ipv4(value) or _NAME.match(value)):
+        return "is no IPv4 address or host name (letters, digits, dots and dashes)"
+    return None
+
+
+def _bind(value):
+    if value == "":
+        return None
+    if not _is_ipv4(value):
+        return "is no IPv4 address: give one of the host's IPv4 addresses (0.0.0.0 for every address)"
+    return None
+
+
+def _network(value):
+    address, _, bits = value.partition("/")
+    if not _is_ipv4(address) or (bits and not (bits.isdigit() and int(bits) <= 32)):
+        return "is no IPv4 address or network: give 10.0.0.5 or 10.0.0.0/24 (each number 0-255, prefix 0-32)"
+    return None
+
+
+def _url(value, *, schemes, path, empty=False):
+    if value == "":
+        return None if empty else f"is empty: give a {' or '.join(schemes)} URL"
+    if one_line(value) or re.search(r"\s", value):
+        return "holds white space or a line break: give a URL without"
+    try:
+        parts = urlsplit(value)
+        parts.port  # pylint: disable=pointless-statement  # raises on a bad port
+    except ValueError:
+        return "is no valid URL (its port is not a number from 0 to 65535)"
+    if parts.scheme not in schemes:
+        return (f"has no scheme or the wrong one: give a {' or '.join(s + '://' for s in schemes)} URL"
+                f" (e.g. {schemes[-1]}://spiff.example.com)")
+    if not parts.hostname:
+        return "has no host name: give scheme://host[:port]"
+    if parts.username is not None or parts.password is not None:
+        return "holds a user or password (@): browsers do not send them; remove them"
+    if parts.query or parts.fragment or "?" in value or "#" in value:
+        return "holds a query or fragment (? or #): remove it"
+    if not path and parts.path not in ("", "/"):
+        return f"has a path ({parts.path}), but the frontend is served at the root of its URL: remove the path"
+    if "@" in value:
+        return "holds an @ outside a user part: write it as %40"
+    return None
+
+
+def _controller_dir(value):
+    if value == "":
+        return None
+    if not os.path.isdir(os.path.expanduser(value)):
+        return "is no directory on the controller (the host Ansible runs on): create it or correct the path"
+    return None
+
+
+def _pem(kind):
+    def check(value):
+        if value == "":
+            return None
+        if "-----BEGIN " not in value:
+            hint = " (it looks like a file path)" if value.startswith(("/", "~", ".")) else ""
+            return (f"is no PEM text{hint}: give the {kind} itself, e.g. \"{{{{ lookup('ansible.builtin.file', "
+                    f"'tls/spiff.pem') }}}}\", not its path")
+        return None
+    return check
+
+
+def _release(value):
+    if not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", value):
+        return "is no image tag: give a release like v3.0.0 (letters, digits, _ . -; no spaces; not empty)"
+    return None
+
+
+def _image(value):
+    if not re.match(r"^[a-z0-9][A-Za-z0-9._/:@-]*$", value) or value.endswith((":", "/")):
+        return "is no image reference: give registry/name:tag (no spaces, not empty)"
+    return None
+
+
+def _identifier(value):
+    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$", value):
+        return ("is no plain name: use letters, digits and _ (not starting with a digit, at most 63), which every"
+                " database and SQL statement takes as is")
+    return None
+
+
+def _rabbit_name(value):
+    if not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", value):
+        return "is no plain name: use letters, digits, _ . and - (not empty, no spaces)"
+    return None
+
+
+def _abs_path(value):
+    if not re.match(r"^/[^\s\x00]*$", value):
+        return "is no absolute path without spaces (/var/lib/spiff)"
+    return None
+
+
+def _environment(value):
+    if not re.match(r"^[a-z][a-z0-9_]*$", value):
+        return ("is no environment name upstream can load (lower-case letters, digits and _, like production,"
+                " staging, demo, qa1)")
+    if value in ("local_development", "unit_testing", "testing"):
+        return (f"makes upstream load its {value} settings (development or test database and behaviour):"
+                " use production, or a name of your own like staging or demo")
+    return None
+
+
+def _duration(value):
+    if not re.match(r"^[1-9][0-9]*(us|ms|s|m|h|d)?$", str(value)):
+        return "is no HAProxy time: give a number with a unit (500ms, 2s, 1m)"
+    return None
+
+
+def _env_dict(value):
+    for key, item in value.items():
+        if not isinstance(key, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
+            return "has a key that is no environment variable name (letters, digits, _): correct it"
+        if isinstance(item, (dict, list)) or item is None:
+            return f"has {key} with no plain value (a text or number): give one"
+        if one_line(str(item)):
+            return f"has {key} spanning several lines: an environment value must be one line"
+    return None
+
+
+def _words(value):
+    for item in value:
+        if one_line(str(item)):
+            return "holds an item with a line break or NUL: give one line per item"
+    return None
+
+
+CHECKS = {
+    "port": (_port, "1-65535"),
+    "positive": (_positive, "a whole number, at least 1"),
+    "secret": (_secret, "secret: not empty, one line, no leading or trailing spaces"),
+    "optional_secret": (_optional_secret, "secret (may be empty): one line, no leading or trailing spaces"),
+    "address": (_address, "an IPv4 address or host name, no port"),
+    "bind": (_bind, "an IPv4 address"),
+    "networks": (lambda v: next((p for p in map(_network, v) if p), None), "IPv4 addresses or networks (CIDR)"),
+    "http_url": (lambda v: _url(v, schemes=["http", "https"], path=True), "an http(s) URL"),
+    "root_url": (lambda v: _url(v, schemes=["http", "https"], path=False), "an http(s) URL without a path"),
+    "public_url": (lambda v: _url(v, schemes=["https"], path=False, empty=True), "an https URL without a path"),
+    "openid_url": (lambda v: _url(v, schemes=["http", "https"], path=True, empty=True), "an http(s) URL"),
+    "controller_dir": (_controller_dir, "an existing directory on the controller"),
+    "pem_certificate": (_pem("certificate chain (PEM)"), "PEM text, not a path"),
+    "pem_key": (_pem("private key (PEM)"), "PEM text, not a path"),
+    "release": (_release, "an image tag like v3.0.0"),
+    "image": (_image, "an image reference"),
+    "identifier": (_identifier, "letters, digits and _"),
+    "rabbit_name": (_rabbit_name, "letters, digits, _ . -"),
+    "abs_path": (_abs_path, "an absolute path, no spaces"),
+    "environment": (_environment, "lower-case name, not local_development or unit_testing"),
+    "duration": (_duration, "a time like 2s or 500ms"),
+    "env": (_env_dict, "NAME: one-line value"),
+    "lines": (_words, "one line per item"),
+}
+
+
+def check(name, value):
+    """Apply the check `name` to `value`: None, or what is wrong."""
+    return CHECKS[name][0](value)
+
+
+def doc(name):
+    """The check's short description, for the README."""
+    return CHECKS[name][1]
+
+
+# The check of each option (ansible-lint's schema of meta/argument_specs.yml
+# allows no key of our own there, so the names live here, beside the checks).
+OPTION_CHECKS = {
+    "spiff_backend_bind_address": "bind",
+    "spiff_backend_environment": "environment",
+    "spiff_backend_server_workers": "positive",
+    "spiff_backend_worker_concurrency": "positive",
+    "spiff_backend_session_secret": "secret",
+    "spiff_backend_encryption_key": "secret",
+    "spiff_backend_process_models_src": "controller_dir",
+    "spiff_backend_openid_server_url": "openid_url",
+    "spiff_backend_openid_client_secret": "optional_secret",
+    "spiff_backend_migrate_command": "lines",
+    "spiff_backend_migrate_timeout": "positive",
+    "spiff_backend_extra_env": "env",
+    "spiff_backend_extra_secret_env": "env",
+    "spiff_backup_dir": "abs_path",
+    "spiff_backup_keep": "positive",
+    "spiff_connector_bind_address": "bind",
+    "spiff_connector_extra_env": "env",
+    "spiff_connector_extra_secret_env": "env",
+    "spiff_database_mysql_collation": "identifier",
+    "spiff_database_bind_address": "bind",
+    "spiff_database_data_dir": "abs_path",
+    "spiff_database_allowed_networks": "lines",
+    "spiff_database_extra_env": "env",
+    "spiff_database_extra_secret_env": "env",
+    "spiff_release": "release",
+    "spiff_image_registry": "image",
+    "spiff_image_registry_password": "optional_secret",
+    "spiff_backend_image": "image",
+    "spiff_frontend_image": "image",
+    "spiff_connector_image": "image",
+    "spiff_proxy_image": "image",
+    "spiff_image_archive_dir": "controller_dir",
+    "spiff_firewall_allowed_networks": "networks",
+    "spiff_config_dir": "abs_path",
+    "spiff_data_dir": "abs_path",
+    "spiff_backend_process_models_dir": "abs_path",
+    "spiff_health_timeout": "positive",
+    "spiff_private_address": "address",
+    "spiff_database_name": "identifier",
+    "spiff_database_user": "identifier",
+    "spiff_database_password": "secret",
+    "spiff_database_port": "port",
+    "spiff_database_admin_password": "secret",
+    "spiff_redis_port": "port",
+    "spiff_rabbitmq_port": "port",
+    "spiff_rabbitmq_user": "rabbit_name",
+    "spiff_rabbitmq_vhost": "rabbit_name",
+    "spiff_redis_password": "secret",
+    "spiff_backend_port": "port",
+    "spiff_frontend_port": "port",
+    "spiff_connector_port": "port",
+    "spiff_proxy_http_port": "port",
+    "spiff_proxy_https_port": "port",
+    "spiff_proxy_wait_timeout": "positive",
+    "spiff_public_url": "public_url",
+    "spiff_backend_url": "http_url",
+    "spiff_frontend_url": "root_url",
+    "spiff_connector_api_key": "secret",
+    "spiff_frontend_bind_address": "bind",
+    "spiff_frontend_extra_env": "env",
+    "spiff_frontend_extra_secret_env": "env",
+    "spiff_proxy_bind_address": "bind",
+    "spiff_proxy_tls_certificate": "pem_certificate",
+    "spiff_proxy_tls_key": "pem_key",
+    "spiff_proxy_check_interval": "duration",
+    "spiff_proxy_check_fall": "positive",
+    "spiff_proxy_check_rise": "positive",
+    "spiff_redis_bind_address": "bind",
+    "spiff_redis_data_dir": "abs_path",
+    "spiff_rabbitmq_data_dir": "abs_path",
+    "spiff_redis_extra_env": "env",
+    "spiff_redis_extra_secret_env": "env",
+}

@@ -1,0 +1,225 @@
+"""Rules between variables, and between hosts, of a Spiff Arena inventory.
+
+Called by the guard action (spiff.arena.guard) once every host's variables
+passed their argument specs. ``values`` maps each host to its checked
+variables (a variable with a problem of its own is absent, and the rules
+that need it skip it), plus ``_groups``: the spiff_* groups the host is in.
+Each rule yields (host or None for the inventory, variable, problem); the
+problem never quotes a secret. Controller-only code: plain Python.
+"""
+
+import re
+from urllib.parse import urlsplit
+
+REQUIRED = {
+    "spiff_api": "backend API replicas",
+    "spiff_worker": "Celery worker replicas",
+    "spiff_frontend": "frontend replicas",
+    "spiff_connector": "connector proxy replicas",
+}
+BACKEND = ("spiff_api", "spiff_worker", "spiff_background")
+DATABASE_SCHEMES = {"postgres": ("postgresql", "postgresql+psycopg2"), "mysql": ("mysql+mysqldb",)}
+BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "sqs")
+PORTS = [("spiff_database", "spiff_database_port"), ("spiff_redis", None), ("spiff_api", "spiff_backend_port"),
+         ("spiff_frontend", "spiff_frontend_port"), ("spiff_connector", "spiff_connector_port"),
+         ("spiff_proxy", "spiff_proxy_http_port"), ("spiff_proxy", "spiff_proxy_https_port")]
+FRONTEND_PREFIX = "SPIFFWORKFLOW_FRONTEND_RUNTIME_CONFIG_"
+
+
+def _has(v, *names):
+    return all(name in v for name in names)
+
+
+def _inventory(groups):
+    background = groups.get("spiff_background", [])
+    if len(background) > 1:
+        yield None, "spiff_background", (
+            f"holds {len(background)} hosts ({', '.join(background)}): exactly one Background may run in a"
+            " cluster. Keep one host in spiff_background, or empty the group to run Background on the first"
+            " spiff_api host.")
+    for group, what in REQUIRED.items():
+        if not groups.get(group):
+            yield None, group, f"The inventory group {group} is empty or missing: put at least one host in it ({what})."
+    for group, external, what in (("spiff_database", "spiff_database_uri", "the database"),
+                                  ("spiff_redis", "spiff_broker_url", "the Celery broker")):
+        if len(groups.get(group, [])) > 1:
+            yield None, group, (
+                f"{group} holds {len(groups[group])} hosts: put exactly one host in it for the collection to deploy"
+                f" {what}, or leave it empty and set {external} to use an external one.")
+
+
+def _uri(v, host, groups):
+    """External database and broker: given exactly when their group is empty, and well-formed."""
+    backend = any(g in v["_groups"] for g in BACKEND)
+    for group, name, schemes, what in (
+            ("spiff_database", "spiff_database_uri", None, "the database"),
+            ("spiff_redis", "spiff_broker_url", BROKER_SCHEMES, "the Celery broker")):
+        if name not in v:
+            continue
+        uri = v[name]
+        deployed = len(groups.get(group, [])) == 1
+        if deployed and uri:
+            yield host, name, (f"is set while {group} has a host ({groups[group][0]}): the collection deploys"
+                               f" {what} there. Remove {name}, or empty {group} to use the external one.")
+            continue
+        if not groups.get(group) and not uri and backend:
+            yield host, name, (f"is empty and {group} holds no host: put exactly one host in {group} for the"
+                               f" collection to deploy {what}, or leave it empty and set {name} to use an"
+                               " external one.")
+            continue
+        if not uri:
+            continue
+        if schemes is None:
+            if "spiff_database_type" not in v:
+                continue
+            schemes = DATABASE_SCHEMES[v["spiff_database_type"]]
+        problem = _uri_problem(uri, schemes, need_path=name == "spiff_database_uri")
+        if problem:
+            yield host, name, problem + (
+                " Upstream rejects postgres:// and mysql+mysqlconnector://." if name == "spiff_database_uri" else "")
+
+
+def _uri_problem(uri, schemes, need_path):
+    example = f"{schemes[0]}://user:password@host:port/" + ("database" if need_path else "0")
+    if re.search(r"[\s\x00]", uri):
+        return "holds white space or a line break: write a space in a password as %20."
+    scheme, sep, rest = uri.partition("://")
+    if not sep or scheme not in schemes:
+        return (f"must start with {' or '.join(s + '://' for s in schemes)}"
+                f" (for this spiff_database_type, or broker), like {example}." if need_path else
+                f"must be a {', '.join(s + '://' for s in schemes)} URL ({example}).")
+    netloc = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    if netloc.count("@") > 1:
+        return f"has an unescaped @ in its user or password: write it as %40 ({example})."
+    if scheme == "sqs":
+        return None
+    try:
+        parts = urlsplit(uri)
+        parts.port  # pylint: disable=pointless-statement  # raises on a bad port
+    except ValueError:
+        return f"has a port that is no number from 1 to 65535 ({example})."
+    if not parts.hostname:
+        return f"names no host: give {example}."
+    if need_path and not parts.path.strip("/"):
+        return f"names no database: give {example}."
+    return None
+
+
+def _login(v, host):
+    if "spiff_backend_openid_server_url" not in v or not any(g in v["_groups"] for g in BACKEND):
+        return
+    url = v["spiff_backend_openid_server_url"]
+    if not url:
+        yield host, "spiff_backend_openid_server_url", (
+            "is empty: set it to your OpenID Connect provider (and spiff_backend_openid_client_id, and"
+            " spiff_backend_openid_client_secret in Vault). Without it the backend points at a Keycloak on"
+            " localhost with a public secret.")
+    elif re.search(r"/openid/?$", url) and v.get("spiff_backend_environment") == "production":
+        yield host, "spiff_backend_openid_server_url", (
+            f"({url}) is the backend's built-in OpenID server and spiff_backend_environment is production."
+            " Without its keys (SPIFFWORKFLOW_BACKEND_OPEN_ID_PRIVATE_KEY and _PUBLIC_KEY, multi-line PEM that the"
+            " environment file cannot carry) each API replica signs logins with its own key, made anew at every"
+            " start, so sessions break across replicas and restarts. Point spiff_backend_openid_server_url at your"
+            " OpenID Connect provider, or, for a demo, set spiff_backend_environment to another name.")
+
+
+def _ports(v, host):
+    names = []
+    for group, name in PORTS:
+        if group in v["_groups"]:
+            if name is None:
+                name = "spiff_rabbitmq_port" if v.get("spiff_broker") == "rabbitmq" else "spiff_redis_port"
+            names.append(name)
+    if not _has(v, *names):
+        return
+    ports = [v[name] for name in names]
+    if len(set(ports)) != len(ports):
+        yield host, "/".join(n for n in names if ports.count(v[n]) > 1), (
+            f"{host} would publish ports {', '.join(map(str, ports))} ({', '.join(names)}): each must differ"
+            " from the others on the same host. Change one of those variables.")
+
+
+def _backend(v, host):
+    if "spiff_backend_encryption_key" in v and v["spiff_backend_encryption_key"] is not None:
+        size = len(v["spiff_backend_encryption_key"].encode("utf-8"))
+        if size != 32:
+            yield host, "spiff_backend_encryption_key", (
+                f"must be exactly 32 bytes for the cryptography library (it is {size} bytes; a character beyond"
+                " ASCII takes several, and a 44-character Fernet key fails at startup). Give 32 ASCII characters,"
+                " or remove it to have one generated.")
+
+
+def _frontend(v, host):
+    values = {name: v[name] + ("/v1.0" if name == "spiff_backend_url" else "")
+              for name in ("spiff_backend_url", "spiff_frontend_routing_strategy") if name in v}
+    for source in ("spiff_frontend_extra_env", "spiff_frontend_extra_secret_env"):
+        for key, value in (v.get(source) or {}).items():
+            if str(key).startswith(FRONTEND_PREFIX):
+                values[f"{source} ({key})"] = str(value)
+    for name, value in values.items():
+        if re.search(r"[='&]", value):
+            yield host, name, (
+                "contains =, ' or &, which the frontend image cannot write into its configuration (index.html):"
+                " remove the character" + (" (the value goes to the frontend with /v1.0 added)."
+                                           if name == "spiff_backend_url" else "."))
+
+
+def _urls(v, host, groups):
+    if not _has(v, "spiff_backend_url", "spiff_frontend_url", "spiff_public_url"):
+        return
+    backend, frontend = urlsplit(v["spiff_backend_url"]), urlsplit(v["spiff_frontend_url"])
+    if backend.scheme == "https" and frontend.hostname and not (
+            backend.hostname == frontend.hostname or (backend.hostname or "").endswith("." + frontend.hostname)):
+        yield host, "spiff_backend_url", (
+            f"({v['spiff_backend_url']}) and spiff_frontend_url ({v['spiff_frontend_url']}) do not fit: with https the"
+            " backend's host must be the frontend's host or end with it (api.spiff.example.com for"
+            " spiff.example.com), or use one host with the API under /api.")
+    if groups.get("spiff_proxy") and not backend.path.strip("/"):
+        yield host, "spiff_backend_url", (
+            f"({v['spiff_backend_url']}) has no path, but hosts in spiff_proxy route the API by path: give it one"
+            f" under spiff_public_url (e.g. {v['spiff_public_url'] or 'https://spiff.example.com'}/api),"
+            " or leave spiff_backend_url unset.")
+
+
+def _proxy(v, host):
+    if "spiff_proxy" not in v["_groups"] or not _has(v, "spiff_proxy_tls_certificate", "spiff_proxy_tls_key",
+                                                     "spiff_proxy_tls_self_signed"):
+        return
+    cert, key = v["spiff_proxy_tls_certificate"], v["spiff_proxy_tls_key"]
+    if not ((cert and key) or (not cert and not key and v["spiff_proxy_tls_self_signed"])):
+        yield host, "spiff_proxy_tls_certificate", (
+            f"{host} is in spiff_proxy but has no TLS pair: give spiff_proxy_tls_certificate and"
+            " spiff_proxy_tls_key (PEM, the key in Vault) together, or set spiff_proxy_tls_self_signed: true for a"
+            " trial (browsers warn about a self-signed certificate).")
+
+
+def _release(v, host):
+    if "spiff_release" not in v:
+        return
+    for name in ("spiff_backend_image", "spiff_frontend_image", "spiff_connector_image"):
+        if name in v and not v[name].endswith(":" + v["spiff_release"]):
+            yield host, name, (
+                f"({v[name]}) is not release {v['spiff_release']}: upstream builds one release tag for backend,"
+                " frontend and connector; change spiff_release instead of one image's tag.")
+
+
+def _extra(v, host, managed):
+    for component, settings in managed.items():
+        for source in (f"spiff_{component}_extra_env", f"spiff_{component}_extra_secret_env"):
+            for key in sorted(v.get(source) or {}):
+                if key in settings:
+                    yield host, source, (
+                        f"{key} in spiff_{component}_extra_env or _extra_secret_env is set by the collection:"
+                        f" remove it and set {settings[key]} instead.")
+
+
+def check(values, groups, role_vars):
+    """Every problem between variables and hosts: (host or None, variable, problem)."""
+    managed = role_vars.get("_spiff_managed_env") or {}
+    problems = list(_inventory(groups))
+    for host, v in values.items():
+        for rule in (_uri(v, host, groups), _login(v, host), _ports(v, host), _backend(v, host),
+                     _frontend(v, host), _urls(v, host, groups), _proxy(v, host), _release(v, host),
+                     _extra(v, host, managed)):
+            problems.extend(rule)
+    return problems
