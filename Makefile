@@ -18,17 +18,19 @@ DEMO_SCENARIO ?= demo
 # benchmark's VMs (`make bench`).
 NOT_TESTED := $(DEMO_SCENARIO) bench
 
-.PHONY: help test demo demo-destroy bench host venv images lint build unit molecule clean
+.PHONY: help test demo demo-destroy bench host venv images lint build unit molecule clean matrix sanity changelog
 
 help:
 	@echo "make demo          deploy Spiff Arena onto sandbox VMs and print where it answers"
 	@echo "make demo-destroy  remove the sandbox VMs of the demo"
 	@echo "make test          lint, build the collection, unit tests, every Molecule scenario"
 	@echo "make molecule SCENARIOS='smoke data'   run some scenarios only"
+	@echo "make matrix        the tests under each older ansible-core, with the oldest collections"
+	@echo "make sanity        ansible-test sanity on the built collection; make changelog: lint it"
 	@echo "make bench         time deploys, no-op runs and a rolling upgrade on 8 sandbox VMs"
 	@echo "                   (BENCH_ARGS='--sizes 2,4 --skip-upgrade --keep'; results in .cache/bench/)"
 
-test: lint build unit molecule
+test: lint build unit sanity changelog matrix molecule
 	@echo "make test: all checks passed"
 
 host:
@@ -62,6 +64,36 @@ build: venv
 unit: venv images
 	pytest -q -n 2 tests/unit tests/validation
 	pytest -q tests/images tests/standin
+
+# Older ansible-core minors Python 3.11 runs (the newest, 2.19, is .venv's):
+# each builds and syntax-checks the collection and runs the unit and
+# validation tests, with galaxy.yml's oldest collection versions; the oldest
+# runs MATRIX_SCENARIO too. meta/runtime.yml and the README state this range.
+MATRIX_CORES ?= 2.16.19 2.17.14 2.18.19
+MATRIX_SCENARIO ?= smoke
+
+matrix: venv images
+	@scenario=$(MATRIX_SCENARIO); for core in $(MATRIX_CORES); do start=$$(date +%s); \
+	  tests/tools/matrix.sh $$core $$scenario || exit 1; scenario=; \
+	  echo "=== matrix ansible-core $$core: passed in $$(( $$(date +%s) - start )) s"; \
+	done
+
+# ansible-test sanity on the collection as built (tests/sanity/ignore-2.19.txt
+# travels in it); ansible-test's pip bootstrap made offline first. Its
+# virtual environments are kept in ~/.ansible/test/venv (first run ~2 min).
+SANITY_ROOT := $(CURDIR)/.cache/sanity/ansible_collections/spiff/arena
+sanity: build
+	python3 tests/tools/ansible_test_offline.py
+	rm -rf .cache/sanity && mkdir -p $(SANITY_ROOT)
+	tar -xzf .cache/dist/spiff-arena-*.tar.gz -C $(SANITY_ROOT)
+	@extra=$$(ls $(SANITY_ROOT)/tests | grep -vx sanity || true); [[ -z $$extra ]] || \
+	  { echo "galaxy.yml: add tests/$$extra to build_ignore (only tests/sanity belongs in the collection)"; exit 1; }
+	@# its own git repository: else ansible-test lists the files of this one's, where .cache/ is ignored
+	cd $(SANITY_ROOT) && git init --quiet && echo /tests/output/ > .git/info/exclude && \
+	  ansible-test sanity --venv --python 3.11 --color no
+
+changelog: venv
+	antsibull-changelog lint
 
 molecule: venv images
 	@for s in $(filter-out $(NOT_TESTED),$(SCENARIOS)); do \

@@ -1,12 +1,6 @@
 """Filters that turn inventory hosts into the addresses other hosts use."""
 
-DOCUMENTATION_PRIVATE_ADDRESSES = """
-name: private_addresses
-short_description: The address other hosts reach each host at.
-description:
-  - For each host name, its C(spiff_private_address), else its C(ansible_host),
-    else the inventory name itself; duplicates removed, order kept.
-"""
+# Documented in private_addresses.yml beside this file (ansible-doc -t filter spiff.arena.private_addresses).
 
 
 def private_addresses(hosts, hostvars):

@@ -1,15 +1,6 @@
 """Turns what spiff.arena.spiff_status read on each host into one table and a list of problems."""
 
-DOCUMENTATION_STATUS_REPORT = """
-name: status_report
-short_description: One table for the cluster, and what is wrong with it.
-description:
-  - Takes {host: result of spiff.arena.spiff_status} and the inventory's groups; returns
-    C(table) (lines), C(problems) (one sentence each, saying where to look) and C(background)
-    (host/container of every running Background scheduler).
-  - A component the inventory assigns to a host but that has no unit there is a problem, and
-    so is any number of running Background schedulers other than one.
-"""
+# Documented in status_report.yml beside this file (ansible-doc -t filter spiff.arena.status_report).
 
 # The group that asks for each component; the migration is a one-shot task
 # and Background is counted across the cluster instead.

@@ -1,16 +1,10 @@
+# Copyright: the spiff.arena authors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Secrets of a Spiff Arena cluster, generated once on the controller."""
-
-import os
-import secrets
-import string
-import tempfile
-
-from ansible.errors import AnsibleError
-from ansible.plugins.lookup import LookupBase
 
 DOCUMENTATION = """
 name: secret
-author: spiff.arena developers
+author: spiff.arena developers (!UNKNOWN)
 short_description: A secret of the cluster, generated once on the controller and reused.
 description:
   - Returns the content of the file I(name) in O(dir). When the file does not
@@ -48,6 +42,14 @@ _raw:
   elements: str
 """
 
+import os
+import secrets
+import string
+import tempfile
+
+from ansible.errors import AnsibleError
+from ansible.plugins.lookup import LookupBase
+
 ALPHABET = string.ascii_letters + string.digits
 
 
@@ -60,7 +62,7 @@ def read_or_create(directory, name, generate=True, length=32):
                 f"spiff_{name} is not set and spiff_generate_secrets is false: give spiff_{name} "
                 f"(in Ansible Vault), or put the secret in {path}")
         os.makedirs(directory, mode=0o700, exist_ok=True)
-        value = "".join(secrets.choice(ALPHABET) for _ in range(length))
+        value = "".join(secrets.choice(ALPHABET) for _position in range(length))
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
         try:
             with os.fdopen(fd, "w") as handle:

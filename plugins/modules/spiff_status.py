@@ -29,7 +29,7 @@ options:
     description: Seconds each health check may take.
     type: int
     default: 10
-author: spiff.arena authors
+author: spiff.arena authors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -55,9 +55,9 @@ import glob
 import json
 import os
 import urllib.error
-import urllib.request
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import ConnectionError as UrlConnectionError, open_url
 
 
 def read_section(path, section="X-Spiff"):
@@ -76,7 +76,7 @@ def read_section(path, section="X-Spiff"):
 
 def systemd_state(module, unit):
     props = "Type,ActiveState,SubState,Result,UnitFileState,ActiveEnterTimestampMonotonic"
-    rc, out, _ = module.run_command(["systemctl", "show", "--property", props, unit])
+    rc, out, _err = module.run_command(["systemctl", "show", "--property", props, unit])
     state = dict(line.split("=", 1) for line in out.splitlines() if "=" in line) if rc == 0 else {}
     return state
 
@@ -93,11 +93,11 @@ def uptime(state):
 
 def check_url(url, expected, timeout):
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (an http URL the collection wrote)
+        with open_url(url, timeout=timeout) as response:
             code = response.status
     except urllib.error.HTTPError as err:
         code = err.code
-    except (urllib.error.URLError, OSError) as err:
+    except (urllib.error.URLError, UrlConnectionError, OSError) as err:
         return False, f"GET {url}: {getattr(err, 'reason', err)}"
     return code == expected, f"HTTP {code}"
 
@@ -132,7 +132,7 @@ def main():
         # The image the container runs (podman names it as given; docker keeps it in
         # Config.Image); the image recorded in the unit when there is no container.
         fmt = "{{.Config.Image}}" if engine == "docker" else "{{.ImageName}}"
-        rc, out, _ = module.run_command([engine, "container", "inspect", "--format", fmt, container])
+        rc, out, _err = module.run_command([engine, "container", "inspect", "--format", fmt, container])
         shown = out.strip() if rc == 0 and out.strip() else image
         oneshot = state.get("Type") == "oneshot"
         entry = {
@@ -164,9 +164,9 @@ def main():
     for engine in sorted(engines) or ["podman"]:
         if module.get_bin_path(engine) is None:
             continue
-        rc, out, _ = module.run_command([engine, "ps", "--no-trunc", "--format", "{{.Names}}\t{{.Command}}"])
+        rc, out, _err = module.run_command([engine, "ps", "--no-trunc", "--format", "{{.Names}}\t{{.Command}}"])
         for line in out.splitlines() if rc == 0 else []:
-            name, _, command = line.partition("\t")
+            name, _tab, command = line.partition("\t")
             if module.params["background_command"] in command:
                 background.append(name)
     module.exit_json(changed=False, services=services, background=sorted(background))
