@@ -18,7 +18,7 @@ DEMO_SCENARIO ?= demo
 # benchmark's VMs (`make bench`).
 NOT_TESTED := $(DEMO_SCENARIO) bench
 
-.PHONY: help test demo demo-destroy bench host venv images lint build unit molecule clean matrix sanity changelog
+.PHONY: help test demo demo-destroy bench bench-guard host venv images lint build unit molecule clean matrix sanity changelog
 
 help:
 	@echo "make demo          deploy Spiff Arena onto sandbox VMs and print where it answers"
@@ -29,6 +29,7 @@ help:
 	@echo "make sanity        ansible-test sanity on the built collection; make changelog: lint it"
 	@echo "make bench         time deploys, no-op runs and a rolling upgrade on 8 sandbox VMs"
 	@echo "                   (BENCH_ARGS='--sizes 2,4 --skip-upgrade --keep'; results in .cache/bench/)"
+	@echo "make bench-guard   time the inventory checks (site.yml's first play) on 8, 50 and 200 hosts"
 
 test: lint build unit sanity changelog matrix molecule
 	@echo "make test: all checks passed"
@@ -95,12 +96,11 @@ sanity: build
 changelog: venv
 	antsibull-changelog lint
 
+# Two scenarios at a time (each has its own VMs and network), longest first:
+# MOLECULE_JOBS=1 runs them one after the other.
+MOLECULE_JOBS ?= 2
 molecule: venv images
-	@for s in $(filter-out $(NOT_TESTED),$(SCENARIOS)); do \
-	  echo "=== molecule test -s $$s"; start=$$(date +%s); \
-	  molecule test -s $$s || exit 1; \
-	  echo "=== molecule test -s $$s: passed in $$(( $$(date +%s) - start )) s"; \
-	done
+	python3 tests/tools/run_scenarios.py --jobs $(MOLECULE_JOBS) $(filter-out $(NOT_TESTED),$(SCENARIOS))
 
 demo: venv images
 	molecule converge -s $(DEMO_SCENARIO)
@@ -111,6 +111,10 @@ demo-destroy: venv
 
 bench: venv images
 	python3 bench/run.py $(BENCH_ARGS)
+
+# The first play of site.yml alone on 8, 50 and 200 generated hosts (no VM).
+bench-guard: venv
+	python3 bench/guard.py $(BENCH_GUARD_ARGS)
 
 clean: demo-destroy
 	rm -rf .cache/dist

@@ -10,9 +10,15 @@ What it measures, each with time.monotonic() around ansible-playbook:
     no-op re-run   the same again: should change nothing (changed=0)
     baseline       bench/facts.yml: connect and gather facts only, same hosts
     variants       the no-op again without each speed-up, to show what it
-                   gains: without the one-command check per service, without
-                   pipelining; and with a fact cache (jsonfile, smart
+                   gains: with the plan rendered (no plan recorded on the
+                   hosts), without the plan (spiff_apply_unchanged=true),
+                   without pipelining; and with a fact cache (jsonfile, smart
                    gathering; timed on its second run)
+    one change     playbooks/plan.yml with one setting of the API changed
+                   (spiff_backend_bind_address): the services its table names,
+                   then site.yml with it: the services that restarted, both
+                   against the API replicas (exactly one per API host); then
+                   site.yml back
     steady state   30 s of load through the proxy (molecule/shared/loadgen.py,
                    run inside bench1): requests sent/failed, p50/p99 latency
     upgrade        site.yml with spiff_release=v3.0.1 while loadgen runs
@@ -36,6 +42,7 @@ import json
 import os
 import pathlib
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -170,6 +177,12 @@ def site(phase, size, release, *extra, env=None):
     return playbook(phase, size, SITE, "-e", f"spiff_release={release}", *extra, env=env)
 
 
+def forget_plans(size):
+    """Remove the plan recorded on every VM of the layout: the next run renders its plans."""
+    for name in sorted({h for hosts in layout(size).values() for h in hosts}):
+        subprocess.run(["docker", "exec", name, "rm", "-f", "/etc/spiff/plan.json"], check=True)
+
+
 def variants(size, release):
     """The no-op without each speed-up (and with a fact cache): seconds per variant."""
     cache = CACHE / "facts"
@@ -177,8 +190,10 @@ def variants(size, release):
     fact_cache = {"ANSIBLE_GATHERING": "smart", "ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile",
                   "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(cache), "ANSIBLE_CACHE_PLUGIN_TIMEOUT": "3600"}
     found = {}
-    found["without the one-command check per service"], _ = site(
-        "no-op-full-path", size, release, "-e", "_spiff_no_fast_path=true")
+    forget_plans(size)
+    found["with the plan rendered (none recorded)"], _ = site("no-op-rendered", size, release)
+    found["without the plan (spiff_apply_unchanged)"], _ = site(
+        "no-op-apply-unchanged", size, release, "-e", "spiff_apply_unchanged=true")
     found["without pipelining"], _ = site("no-op-no-pipelining", size, release, env={"ANSIBLE_PIPELINING": "false"})
     site("no-op-fact-cache-fill", size, release, env=fact_cache)
     found["with a fact cache (second run)"], _ = site("no-op-fact-cache", size, release, env=fact_cache)
@@ -193,6 +208,43 @@ def no_op(phase, size, release):
         log(f"WARNING {phase}: changed={changed}, expected 0 (see {CACHE / f'{phase}.log'})")
     baseline, _ = playbook(f"{phase}-baseline", size, FACTS)
     return {"seconds": seconds, "changed": changed, "baseline": baseline}
+
+
+PLAN_ROW = re.compile(r"^\s*(\S+)\s+(spiff-[\w-]+|[a-z][\w .-]*?)\s{2,}(start \(new\)|start|restart|reload|update|apply|remove)\s", re.M)
+RESTART_TASK = re.compile(r"^TASK \[spiff\.arena\.engine : (?:Restart, because|Reload, because|Enable and start)[^\]]*?spiff-([\w-]+)\]")
+
+
+def planned(output):
+    """{(host, what)} of the rows of the last plan table in a playbook's output."""
+    table = output[output.rfind("Print the plan"):]
+    table = table[:table.find("TASK [", 1)]
+    return {(host, what) for host, what, _action in PLAN_ROW.findall(table) if host != "host"}
+
+
+def restarted(output):
+    """{(host, spiff-<service>)} that a site.yml run started, restarted or reloaded."""
+    found, service = set(), None
+    for line in output.splitlines():
+        match = RESTART_TASK.match(line)
+        if match:
+            service = "spiff-" + match.group(1)
+        elif line.startswith("TASK ["):
+            service = None
+        elif service and line.startswith("changed: ["):
+            found.add((line[len("changed: ["):].split("]")[0].split(" ")[0], service))
+    return found
+
+
+def one_change(size, release):
+    """One setting of the API changed: what the plan names, and what site.yml restarts."""
+    change = ["-e", "spiff_backend_bind_address=0.0.0.0"]
+    expected = {(host, "spiff-api") for host in layout(size)["spiff_api"]}
+    _, plan_out = playbook("one-change-plan", size, REPO / "playbooks" / "plan.yml", "-e", f"spiff_release={release}", *change)
+    seconds, site_out = site("one-change-apply", size, release, *change)
+    result = {"expected": expected, "planned": planned(plan_out), "restarted": restarted(site_out), "seconds": seconds}
+    site("one-change-back", size, release)
+    log(f"one change: planned {sorted(result['planned'])}, restarted {sorted(result['restarted'])}")
+    return result
 
 
 # Load through the proxy ----------------------------------------------------------------
@@ -281,6 +333,14 @@ def table(results):
                  ("no-op / baseline", ratio(noop["seconds"], noop["baseline"]))]
     for name, seconds in results.get("variants", {}).items():
         rows += [(f"no-op re-run {name}, {CLUSTER_SIZE} VMs s", f"{seconds:.1f}")]
+    if "one_change" in results:
+        change = results["one_change"]
+        show = lambda pairs: ", ".join(f"{h}/{w}" for h, w in sorted(pairs)) or "-"  # noqa: E731
+        rows += [("one API setting changed: plan names", show(change["planned"])),
+                 ("one API setting changed: site.yml restarted", show(change["restarted"])),
+                 ("one API setting changed: exactly the API replicas", "yes" if change["planned"] == change["restarted"]
+                  == change["expected"] else "NO"),
+                 (f"one API setting changed: site.yml, {CLUSTER_SIZE} VMs s", f"{change['seconds']:.1f}")]
     if "steady" in results:
         rows += load_rows(f"steady state {STEADY_SECONDS} s", results["steady"])
     if "upgrade" in results:
@@ -335,6 +395,7 @@ def measure(opts, results):
     results["cold"], _ = site("cold-deploy", CLUSTER_SIZE, FIRST)
     results["noop"] = no_op("no-op", CLUSTER_SIZE, FIRST)
     results["variants"] = variants(CLUSTER_SIZE, FIRST)
+    results["one_change"] = one_change(CLUSTER_SIZE, FIRST)
     install_loadgen()
     results["steady"] = steady_state()
     release = FIRST
@@ -370,6 +431,11 @@ def main():
     noops = [results["noop"], *results["sizes"].values()]
     if any(run["changed"] for run in noops):
         print("bench: a no-op run changed something (see the table and .cache/bench/no-op*.log)", file=sys.stderr)
+        return 2
+    change = results["one_change"]
+    if not change["planned"] == change["restarted"] == change["expected"]:
+        print("bench: one API setting changed, but the plan or the run did not name exactly the API replicas",
+              file=sys.stderr)
         return 2
     return 0
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.validation import check_type_bool, check_type_int
@@ -65,16 +66,30 @@ class ActionModule(ActionBase):
         secrets = {name for name, option in options.items() if option.get("no_log")}
 
         values, problems = {}, []
+        # Hosts given the same variables in the same groups resolve every option
+        # to the same value, except those whose templates read the host itself
+        # (its name, address, facts): those are resolved per host, the others
+        # once per such class of hosts. A large inventory costs a few classes.
+        resolved, dependent = {}, None
         for host in hosts:
+            given = hostvars.raw_get(host)
             context = dict(defaults)
             context.update(role_vars)
-            context.update(hostvars.raw_get(host))
+            context.update(given)
             context["hostvars"] = hostvars
             templar = self._templar.copy_with_new_env(available_variables=context)
             host_values = {"_groups": [g for g in GROUPS if host in groups.get(g, [])],
-                           "_given": set(hostvars.raw_get(host))}
+                           "_given": set(given)}
+            if dependent is None:
+                dependent = _host_dependent(context)
+            signature = _signature(given, host_values["_groups"])
+            known = resolved.setdefault(signature, {})
             for name, option in options.items():
-                value, problem = self._resolve(templar, context, name, option, name in secrets, host_values)
+                if name in known and name not in dependent:
+                    value, problem = known[name]
+                else:
+                    value, problem = self._resolve(templar, context, name, option, name in secrets, host_values)
+                    known[name] = (value, problem)
                 if problem:
                     problem = problem.replace("{value}", "" if name in secrets else _show(value)).strip()
                     problems.append((host, name, problem))
@@ -110,7 +125,7 @@ class ActionModule(ActionBase):
         try:
             value = templar.template(raw)
         except AnsibleError as error:
-            text = str(error).split("\n")[0].split(" failed: ", 1)[-1]
+            text = str(error).split("\n", maxsplit=1)[0].split(" failed: ", 1)[-1]
             if secret and "spiff_generate_secrets is false" not in text:
                 text = "its template failed (details hidden: it is a secret)"
             return None, f"could not be worked out: {text}"
@@ -133,6 +148,31 @@ class ActionModule(ActionBase):
             if problem:
                 return value, f"{{value}} {problem}"
         return value, None
+
+
+# Variables whose value differs from host to host however the inventory gives them.
+_PER_HOST = re.compile(r"\b(inventory_hostname\w*|ansible_host|ansible_facts|ansible_[a-z0-9_]+|group_names)\b")
+_MAGIC = {"inventory_hostname", "inventory_hostname_short", "ansible_host", "group_names"}
+
+
+def _host_dependent(context):
+    """Names of the variables whose template reads the host, directly or through another variable."""
+    texts = {name: json.dumps(value, default=str) if not isinstance(value, str) else value
+             for name, value in context.items() if name != "hostvars"}
+    found = {name for name, text in texts.items() if "{" in text and _PER_HOST.search(text)}
+    while True:
+        if not found:
+            return found
+        pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(found))) + r")\b")
+        more = {name for name, text in texts.items() if name not in found and "{" in text and pattern.search(text)}
+        if not more:
+            return found
+        found |= more
+
+
+def _signature(given, host_groups):
+    """What makes two hosts resolve the host-independent options alike."""
+    return json.dumps([host_groups, {k: v for k, v in given.items() if k not in _MAGIC}], sort_keys=True, default=str)
 
 
 def _show(value):

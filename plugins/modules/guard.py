@@ -24,7 +24,7 @@ options:
     description: Hosts to check (default every host of every C(spiff_*) group).
     type: list
     elements: str
-author: spiff.arena authors
+author: spiff.arena authors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -79,7 +79,7 @@ def _bind(value):
 
 
 def _network(value):
-    address, _, bits = value.partition("/")
+    address, dummy, bits = value.partition("/")
     if not _is_ipv4(address) or (bits and not (bits.isdigit() and int(bits) <= 32)):
         return "is no IPv4 address or network: give 10.0.0.5 or 10.0.0.0/24 (each number 0-255, prefix 0-32)"
     return None

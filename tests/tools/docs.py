@@ -5,17 +5,23 @@
   docs.py --check  fail (exit 1) when a table is out of date
 
 variables: every option of every role's `main` entry point (the engine
-role's options are the collection-wide settings).
+role's options are the collection-wide settings), with what the guard accepts
+for it: its type, choices and list elements from the spec, and the named
+check of plugins/plugin_utils/checks.py (OPTION_CHECKS).
 managed: the upstream settings the collection sets itself and the variable
 to set instead (_spiff_managed_env in roles/engine/vars/main.yml).
 """
 
+import importlib.util
 import sys
 from pathlib import Path
 
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
+_SPEC = importlib.util.spec_from_file_location("checks", REPO / "plugins" / "plugin_utils" / "checks.py")
+checks = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(checks)
 README = REPO / "README.md"
 MARKERS = {"variables": ("<!-- variables:start -->", "<!-- variables:end -->"),
            "managed": ("<!-- managed:start -->", "<!-- managed:end -->")}
@@ -37,8 +43,22 @@ def default(option):
     return f"`{cell(value)}`" if value != "" else '`""`'
 
 
+def accepted(name, option):
+    """What the guard accepts: type (list elements), choices, the named check."""
+    kind = option.get("type", "str")
+    if kind == "list" and option.get("elements"):
+        kind = f"list of {option['elements']}"
+    parts = [kind]
+    if option.get("choices"):
+        parts.append("one of " + ", ".join(f"`{c}`" for c in option["choices"]))
+    names = checks.OPTION_CHECKS.get(name) or []
+    for check in [names] if isinstance(names, str) else names:
+        parts.append(checks.doc(check))
+    return "; ".join(parts)
+
+
 def table():
-    rows = ["| role | variable | default | meaning |", "|---|---|---|---|"]
+    rows = ["| role | variable | default | accepted | meaning |", "|---|---|---|---|---|"]
     roles = sorted((p.name for p in (REPO / "roles").iterdir() if (p / "meta" / "argument_specs.yml").exists()),
                    key=lambda r: (ORDER.index(r) if r in ORDER else len(ORDER), r))
     for role in roles:
@@ -48,7 +68,7 @@ def table():
             if isinstance(description, list):
                 description = " ".join(description)
             where = "all (collection-wide)" if role == "engine" else role
-            rows.append(f"| {where} | `{name}` | {default(option)} | {cell(description)} |")
+            rows.append(f"| {where} | `{name}` | {default(option)} | {cell(accepted(name, option))} | {cell(description)} |")
     return "\n".join(rows)
 
 

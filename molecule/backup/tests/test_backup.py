@@ -107,8 +107,12 @@ def test_backup_destroy_restore(host):
                  "spiff.arena.engine : Load the firewall rules", "spiff.arena.backup : Write the backup script",
                  "spiff.arena.backup : Write the backup service and timer units",
                  "spiff.arena.backup : Start the backup timer"):
-        results = task_results(res.stdout, task)  # the rollout's second run of them: nothing to change
-        assert results and not any(r.startswith("changed") for r in results), (task, results)
+        results = task_results(res.stdout, task)  # the rollout's plan found nothing to change in them
+        assert not any(r.startswith("changed") for r in results), (task, results)
+    planned = res.stdout[res.stdout.rfind("Print the plan"):]
+    planned = planned[:planned.find("TASK [")]
+    assert "to change" in planned, planned
+    assert "spiff-firewall" not in planned and "spiff-backup.timer" not in planned, planned
     stamp = host.file("/var/lib/spiff/backend/migrated-image")  # the rollout migrated the restored schema
     assert stamp.exists and stamp.mtime.timestamp() >= started
 

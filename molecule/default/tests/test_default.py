@@ -103,11 +103,16 @@ def noop_run():
 
 @pytest.mark.parametrize("name", SERVICES)
 def test_no_op_run_takes_the_fast_path(noop_run, name):
-    """One command per service finds everything as it should be: nothing is written or started."""
+    """The plan (one read of the host, against the plan it recorded) finds everything as it
+    should be: no service is described again, no apply play starts, nothing is written."""
     assert spiffcheck.recap_changes(noop_run.stdout) == 0
     output = re.sub(r"\x1b\[[0-9;]*m", "", noop_run.stdout)  # without colours
-    assert re.search(rf"Deploy spiff-{name}\]\s*\**\s*skipping: \[{HOST}\]",
-                     output), output[-3000:]
+    plan = output[output.rfind("Print the plan"):]
+    assert re.search(r"\n\s*0 of (\d+) items on 1 hosts to change, \1 unchanged", plan), plan[:3000]
+    assert f"spiff-{name}" not in plan[:plan.find("TASK [")]
+    assert "Describe for the plan" not in output  # answered by the recorded plan: nothing rendered
+    assert re.search(r"PLAY \[Roll the API replicas, one at a time\]\s*\**\s*skipping: no hosts matched", output)
+    assert "TASK [spiff.arena.engine : Read what the host has for spiff-" not in output
 
 
 def test_no_generated_secret_leaks(host, noop_run):

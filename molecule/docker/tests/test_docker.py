@@ -74,14 +74,16 @@ def test_status_module_reads_the_image_docker_runs(host):
     running = host.check_output("docker inspect --format '{{.Config.Image}}' spiff-redis")
     host.run_expect([0], f"cp {unit} /root/unit.saved && sed -i 's|^Image=.*|Image=recorded/only:0|' {unit}")
     try:
-        env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json")
-        res = subprocess.run(["ansible", "-i", str(EPHEMERAL / "inventory"), "docker-d12", "-m", "spiff.arena.spiff_status"],
-                             capture_output=True, text=True, env=env, timeout=120,
+        # One line per host ("host | SUCCESS => {json}"): ansible-core 2.16 has no json callback of its own.
+        env = dict(os.environ, ANSIBLE_FORCE_COLOR="false")
+        res = subprocess.run(["ansible", "-i", str(EPHEMERAL / "inventory"), "docker-d12", "-m", "spiff.arena.spiff_status",
+                              "--one-line"], capture_output=True, text=True, env=env, timeout=120,
                              cwd=os.environ["MOLECULE_PROJECT_DIRECTORY"])
     finally:
         host.run(f"mv /root/unit.saved {unit}")
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
-    result = json.loads(res.stdout)["plays"][0]["tasks"][0]["hosts"]["docker-d12"]
+    line = next(line for line in res.stdout.splitlines() if line.startswith("docker-d12 | "))
+    result = json.loads(line.split(" => ", 1)[1])
     rows = {s["unit"]: s for s in result["services"]}
     assert rows["spiff-redis.service"]["image"] == running, rows
     assert rows["spiff-redis.service"]["release"] == running.rsplit(":", 1)[-1]

@@ -1,0 +1,119 @@
+# Copyright: the spiff.arena authors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The fingerprint of everything a plan of one host is made from (controller only).
+
+The plan of playbooks/site.yml records, on each host it applied, the items it
+rendered and this fingerprint. A later run whose fingerprint for the host is
+the same renders nothing: the host compares the recorded items with what it
+has (spiff.arena.spiff_plan_read, option record), which finds drift too.
+So the fingerprint must change whenever a rendering could: it covers
+  - every spiff_* variable of the host, resolved (inventory, extra vars and
+    every role's defaults), secrets included (only their checksum leaves
+    this plugin);
+  - the inventory's spiff_* groups and the private address of each of
+    their hosts;
+  - the facts the roles read (address, CPUs, OS) and the Ansible version
+    (the backend hosts' addresses as the host resolves them are recorded
+    beside the fingerprint and compared by the module itself);
+  - the collection's own files (roles, plugins, playbooks);
+  - the controller's files a rendering reads: the secrets directory and the
+    process models directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+from ansible.errors import AnsibleError
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.spiff.arena.plugins.filter.addresses import private_addresses
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+FACTS = ("default_ipv4", "processor_vcpus", "os_family", "distribution", "distribution_version",
+         "distribution_major_version")
+_CODE = {}
+
+
+def _tree(top, skip=(".git",)):
+    digest = hashlib.sha256()
+    for root, dirs, files in os.walk(top):
+        dirs[:] = sorted(d for d in dirs if d not in skip and d != "__pycache__")
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            if os.path.isfile(path):
+                digest.update(os.path.relpath(path, top).encode() + b"\0")
+                with open(path, "rb") as handle:
+                    digest.update(hashlib.sha256(handle.read()).digest())
+    return digest.hexdigest()
+
+
+def _code():
+    """The collection's roles, plugins and playbooks (once per process)."""
+    if "sha" not in _CODE:
+        _CODE["sha"] = "".join(_tree(os.path.join(ROOT, d)) for d in ("roles", "plugins", "playbooks")
+                               if os.path.isdir(os.path.join(ROOT, d)))
+    return _CODE["sha"]
+
+
+def _plain(value):
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+class ActionModule(ActionBase):
+    """spiff.arena.spiff_plan_fingerprint: one checksum of a host's plan inputs."""
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _VALID_ARGS = frozenset()
+
+    def _role_defaults(self):
+        defaults = {}
+        roles = os.path.join(ROOT, "roles")
+        for role in sorted(os.listdir(roles)):
+            path = os.path.join(roles, role, "defaults", "main.yml")
+            if os.path.exists(path):
+                try:
+                    data = self._loader.load_from_file(path, trusted_as_template=True)
+                except TypeError:  # ansible-core before 2.19
+                    data = self._loader.load_from_file(path)
+                defaults.update(data or {})
+        return defaults
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+        context = dict(self._role_defaults())
+        context.update(task_vars)
+        templar = self._templar.copy_with_new_env(available_variables=context)
+        inputs = {}
+        for name in sorted(k for k in context if k.startswith("spiff_")):
+            try:
+                inputs[name] = _plain(templar.template(context[name]))
+            except AnsibleError as error:  # a value this host cannot resolve: its raw text then
+                inputs[name] = ["unresolved", str(context[name]), str(error).split("\n", maxsplit=1)[0]]
+        groups = {g: list(h) for g, h in sorted(task_vars.get("groups", {}).items()) if g.startswith("spiff_")
+                  and not g.startswith("spiff_plan_")}
+        members = sorted({h for hosts in groups.values() for h in hosts})
+        facts = task_vars.get("ansible_facts", {})
+        inputs.update({
+            "_host": [task_vars.get("inventory_hostname"), _plain(context.get("ansible_host"))],
+            "_groups": groups,
+            "_addresses": private_addresses(members, task_vars.get("hostvars", {})),
+            "_facts": _plain({k: facts.get(k) for k in FACTS}),
+            "_ansible": str(task_vars.get("ansible_version", {}).get("full", "")),
+            "_code": _code(),
+        })
+        for key in ("spiff_secrets_dir", "spiff_backend_process_models_src"):
+            path = inputs.get(key)
+            if isinstance(path, str) and path:
+                try:
+                    found = self._find_needle("files", path) if not os.path.isabs(path) else path
+                except AnsibleError:
+                    found = path
+                inputs["_dir_" + key] = _tree(found) if os.path.isdir(found) else "absent"
+        result["changed"] = False
+        result["fingerprint"] = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+        return result

@@ -1,0 +1,201 @@
+# Copyright: the spiff.arena authors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The plan of playbooks/site.yml: what each host should have, against what it has.
+
+Used on the controller (filters in plugins/filter/plan.py) and on the hosts
+(module spiff_plan_read, which compares a recorded plan by itself).
+Each item of the plan is one thing the collection deploys on a host (a
+service, the engine and its images, the firewall, the backup timer, the
+process models, the schema migration), described by checksums only:
+
+    component  the play of site.yml that applies it (api, workers, database, ...)
+    name       what the plan's table shows (spiff-api, images, firewall, ...)
+    files      [{dest, sha, mode, owner, group, keys}]: keys, for an
+               environment file, {KEY: checksum of the KEY=value line}
+    dirs       [{path, mode, owner, group}]
+    unit       a unit that must be enabled and active ('' for none);
+               unit_file: its file (missing: the service is new)
+    images     images that must be present
+    absent     paths that must not exist; container: a container that must not
+    exists     paths that must exist
+    tree       {dir, files: {relative path: checksum}}: files that must be there
+    always     a reason to apply it whatever the host has ('' for none)
+    state      present, or absent: then only absent and container count
+    restarts   true for a long-running service: a change restarts it
+    reload     true when a change of its files alone is applied by a reload
+
+spiff.arena.plan_request turns the items into the arguments of the
+spiff.arena.spiff_plan_read module (one call per host);
+spiff.arena.plan_verdicts compares what it read with the items.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+
+def _mode(value, default):
+    value = default if value in (None, "") else value
+    if isinstance(value, int):
+        return value
+    return int(str(value), 8)
+
+
+def _owner(value):
+    value = "root" if value in (None, "") else str(value)
+    return 0 if value == "root" else int(value) if value.isdigit() else value
+
+
+def env_digest(content):
+    """{KEY: sha256 of the KEY=value line} of an environment file's content, as spiff_plan_read reads it."""
+    keys = {}
+    for raw in content.encode("utf-8").split(b"\n"):
+        if not raw or raw.startswith(b"#") or b"=" not in raw:
+            continue
+        keys[raw.split(b"=", 1)[0].decode("utf-8")] = hashlib.sha256(raw).hexdigest()
+    return keys
+
+
+def plan_files(files, env_file=""):
+    """Plan entries ({dest, sha, mode, owner, group, keys}) of files given with their content."""
+    out = []
+    for f in files:
+        content = f["content"]
+        entry = {"dest": f["dest"], "sha": hashlib.sha256(content.encode("utf-8")).hexdigest(),
+                 "mode": f.get("mode", "0640"), "owner": f.get("owner", "root"), "group": f.get("group", "root")}
+        if f["dest"] == env_file:
+            entry["keys"] = env_digest(content)
+        out.append(entry)
+    return out
+
+
+def plan_request(items, engine="/usr/bin/podman"):
+    """The spiff_plan_read arguments that read everything the items name."""
+    req = {"files": [], "env_files": [], "dirs": [], "exists": [], "units": [], "images": [],
+           "containers": [], "trees": [], "engine": engine}
+
+    def add(key, value):
+        if value and value not in req[key]:
+            req[key].append(value)
+
+    for item in items:
+        for f in item.get("files", []):
+            add("files", f["dest"])
+            if f.get("keys") is not None:
+                add("env_files", f["dest"])
+        for d in item.get("dirs", []):
+            add("dirs", d["path"])
+        for path in list(item.get("absent", [])) + list(item.get("exists", [])) + [item.get("marker", "")]:
+            add("exists", path)
+        add("units", item.get("unit", ""))
+        for image in item.get("images", []):
+            add("images", image)
+        add("containers", item.get("container", ""))
+        if item.get("tree"):
+            add("trees", item["tree"]["dir"])
+    return req
+
+
+def _file_reasons(f, seen, env):
+    dest = f["dest"]
+    if dest not in seen:
+        return ["missing " + dest]
+    have = seen[dest]
+    reasons = []
+    if have["sha"] != f["sha"]:
+        if f.get("keys") is not None and dest in env:
+            old, new = env[dest], f["keys"]
+            keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+            reasons.append(dest.rsplit("/", 1)[-1] + ": " + (", ".join(keys) if keys else "layout"))
+        else:
+            reasons.append("content of " + dest)
+    want = (_mode(f.get("mode"), "0640"), _owner(f.get("owner")), _owner(f.get("group")))
+    if (have["mode"], have["uid"], have["gid"]) != want and (have["mode"], str(have["uid"]), str(have["gid"])) != want:
+        reasons.append("mode or owner of " + dest)
+    return reasons
+
+
+def _verdict(item, seen):
+    reasons, restart = [], []
+    absent = [p for p in item.get("absent", []) if seen["exists"].get(p)]
+    if item.get("container") and seen["containers"].get(item["container"]):
+        absent.append("container " + item["container"])
+    if absent:
+        reasons.append("left over: " + ", ".join(absent))
+    for p in item.get("exists", []):
+        if not seen["exists"].get(p):
+            reasons.append("missing " + p)
+    for image in item.get("images", []):
+        if image and not seen["images"].get(image):
+            restart.append("image " + image + " not on the host")
+    for f in item.get("files", []):
+        found = _file_reasons(f, seen["files"], seen["env"])
+        # A service's files are its unit, its environment and its own files:
+        # any change of them restarts it (or reloads it, see reload).
+        (restart if item.get("restarts") else reasons).extend(found)
+    for d in item.get("dirs", []):
+        have = seen["dirs"].get(d["path"])
+        want = (_mode(d.get("mode"), "0750"), _owner(d.get("owner")), _owner(d.get("group")))
+        if have is None:
+            reasons.append("missing " + d["path"])
+        elif (have["mode"], have["uid"], have["gid"]) != want and (have["mode"], str(have["uid"]), str(have["gid"])) != want:
+            reasons.append("mode or owner of " + d["path"])
+    unit = item.get("unit")
+    if unit:
+        state = seen["units"].get(unit, {"enabled": "not-found", "active": "inactive"})
+        if state["enabled"] != "enabled":
+            reasons.append(unit + " " + (state["enabled"] or "not enabled"))
+        if state["active"] != "active":
+            reasons.append(unit + " " + (state["active"] or "not active"))
+    if item.get("marker") and seen["exists"].get(item["marker"]):
+        reasons.append("held out of the proxies' pool")
+    if item.get("always"):
+        reasons.append(item["always"])
+    tree = item.get("tree")
+    if tree:
+        have = seen["trees"].get(tree["dir"], {})
+        differ = sorted(rel for rel, sha in tree["files"].items() if have.get(rel) != sha)
+        if differ:
+            reasons.append("%d of %d files differ in %s (%s)" % (len(differ), len(tree["files"]), tree["dir"],
+                                                                 ", ".join(differ[:3]) + (", ..." if len(differ) > 3 else "")))
+    return reasons, restart
+
+
+def plan_verdicts(items, observed, host=""):
+    """One verdict per item: {host, component, name, action, reasons}; action 'none' when unchanged."""
+    seen = {key: observed.get(key) or {} for key in ("files", "env", "dirs", "exists", "units", "images", "containers", "trees")}
+    verdicts = []
+    for item in items:
+        reasons, restart = _verdict(item, seen)
+        action = "none"
+        if item.get("state", "present") == "absent":
+            action = "remove" if reasons else "none"
+        elif item.get("restarts"):
+            if "missing " + item.get("unit_file", "") in restart:
+                action = "start (new)"
+            elif restart:
+                only_files = all(r.startswith("content of ") for r in restart)
+                action = "reload" if item.get("reload") and only_files else "restart"
+            elif any(r.endswith((" inactive", " failed", " activating", " deactivating")) for r in reasons):
+                action = "start"
+            elif reasons:
+                action = "update"
+        elif reasons or restart:
+            action = "apply"
+        verdicts.append({"host": host, "component": item["component"], "name": item["name"],
+                         "action": action, "reasons": restart + reasons})
+    return verdicts
+
+
+def plan_table(verdicts, show_unchanged=False):
+    """The plan as one text table: host, what, action, why (unchanged items summed up)."""
+    rows = [v for v in verdicts if show_unchanged or v["action"] != "none"]
+    header = ("host", "what", "action", "why")
+    cells = [header] + [(v["host"], v["name"], v["action"], "; ".join(v["reasons"]) or "-") for v in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(3)]
+    lines = ["  ".join(c[i].ljust(widths[i]) for i in range(3)) + "  " + c[3] for c in cells]
+    unchanged = len([v for v in verdicts if v["action"] == "none"])
+    hosts = len({v["host"] for v in verdicts})
+    changing = len(verdicts) - unchanged
+    lines.append("%d of %d items on %d hosts to change, %d unchanged" % (changing, len(verdicts), hosts, unchanged))
+    return "\n".join(line.rstrip() for line in lines)

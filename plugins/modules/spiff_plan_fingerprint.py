@@ -1,0 +1,35 @@
+#!/usr/bin/python
+# Copyright: the spiff.arena authors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Documentation of the fingerprint action; the work is done on the controller by plugins/action/spiff_plan_fingerprint.py."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: spiff_plan_fingerprint
+short_description: One checksum of everything the plan of a host is made from
+description:
+  - Runs on the controller only (an action plugin); no host is contacted.
+  - "Hashes every C(spiff_*) variable of the host (resolved as a play would: inventory, extra vars,
+    every role's defaults; secrets only as part of the checksum), the C(spiff_*) groups and their
+    hosts' private addresses, the facts the roles read, the Ansible version, the collection's own files and the controller's secrets and process
+    models directories."
+  - The plan of C(playbooks/site.yml) records it on a host with the items it applied there;
+    a later run with the same fingerprint compares the recorded items with the host instead of
+    rendering them again.
+options: {}
+author: spiff.arena authors (!UNKNOWN)
+"""
+
+EXAMPLES = r"""
+- name: Fingerprint this host's plan inputs
+  spiff.arena.spiff_plan_fingerprint:
+  register: fingerprint
+"""
+
+RETURN = r"""
+fingerprint:
+  description: SHA-256 of the inputs, hexadecimal.
+  type: str
+  returned: always
+"""

@@ -1,0 +1,296 @@
+#!/usr/bin/python
+# Copyright: the spiff.arena authors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read-only: everything the plan compares, read from a host in one call."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: spiff_plan_read
+short_description: Read what a host has of the Spiff Arena services, in one call
+description:
+  - "Reads, for the plan of C(playbooks/site.yml), what a host has of what the
+    collection deploys there: the checksum, mode and owner of files, the mode
+    and owner of directories, the checksum of each line of environment files
+    (by key), the enabled and active state of units, whether images and
+    containers exist, and the checksums of the files of a directory tree."
+  - Returns checksums only, never the content of a file.
+  - Changes nothing; supports check mode.
+options:
+  files:
+    description: Files to read the checksum, mode and owner of.
+    type: list
+    elements: path
+    default: []
+  env_files:
+    description: Environment files (KEY=value lines); each line's checksum is returned under its key.
+    type: list
+    elements: path
+    default: []
+  dirs:
+    description: Directories to read the mode and owner of.
+    type: list
+    elements: path
+    default: []
+  exists:
+    description: Paths to test for existence only.
+    type: list
+    elements: path
+    default: []
+  units:
+    description: systemd units to read the enabled and active state of.
+    type: list
+    elements: str
+    default: []
+  engine:
+    description: Container engine binary (images and containers are looked up with it).
+    type: path
+    default: /usr/bin/podman
+  images:
+    description: Image references to look for.
+    type: list
+    elements: str
+    default: []
+  containers:
+    description: Container names to look for.
+    type: list
+    elements: str
+    default: []
+  trees:
+    description: Directories whose files (all of them, recursively) are checksummed.
+    type: list
+    elements: path
+    default: []
+  record:
+    description:
+      - A plan recorded on the host after its last apply (JSON with C(fingerprint) and C(items)).
+      - When it exists and its fingerprint is O(fingerprint), the module reads what the
+        recorded items name (the other options are then ignored) and returns their
+        verdicts; otherwise it returns C(recorded=false) and reads nothing else.
+    type: path
+  fingerprint:
+    description: The fingerprint of this run's inputs for the host (see O(record)).
+    type: str
+    default: ""
+  resolve:
+    description:
+      - Host names to resolve to an IPv4 address, as this host resolves them (the backend
+        hosts, for the database's and the firewall's rules).
+      - With O(record), a recorded plan whose addresses differ counts as no recorded plan.
+    type: list
+    elements: str
+    default: []
+author: spiff.arena authors (!UNKNOWN)
+"""
+
+EXAMPLES = r"""
+- name: Read what the host has
+  spiff.arena.spiff_plan_read:
+    files: [/etc/spiff/api.env, /etc/systemd/system/spiff-api.service]
+    env_files: [/etc/spiff/api.env]
+    units: [spiff-api.service]
+    images: [ghcr.io/sartography/spiffworkflow-backend:v3.0.0]
+  register: observed
+"""
+
+RETURN = r"""
+files:
+  description: "{path: {sha, mode, uid, gid}} of the files that exist."
+  type: dict
+  returned: always
+env:
+  description: "{path: {key: checksum of the line}} of the environment files that exist."
+  type: dict
+  returned: always
+dirs:
+  description: "{path: {mode, uid, gid}} of the directories that exist."
+  type: dict
+  returned: always
+exists:
+  description: "{path: true or false}."
+  type: dict
+  returned: always
+units:
+  description: "{unit: {enabled, active}} as systemctl reports them."
+  type: dict
+  returned: always
+images:
+  description: "{reference: image id, or an empty string when absent}."
+  type: dict
+  returned: always
+containers:
+  description: "{name: true or false}."
+  type: dict
+  returned: always
+trees:
+  description: "{directory: {relative path: checksum}}."
+  type: dict
+  returned: always
+resolved:
+  description: The first IPv4 address of each name of O(resolve), in order (empty when it does not resolve).
+  type: list
+  elements: str
+  returned: always
+recorded:
+  description: Whether O(record) held a plan for O(fingerprint) and O(resolve); then verdicts holds its verdicts.
+  type: bool
+  returned: always
+verdicts:
+  description: "One verdict per recorded item: {host, component, name, action, reasons}."
+  type: list
+  elements: dict
+  returned: when recorded is true
+"""
+
+import hashlib
+import json
+import os
+import socket
+import stat
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.spiff.arena.plugins.module_utils.plan import plan_request, plan_verdicts
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def owner_mode(st):
+    return {"mode": stat.S_IMODE(st.st_mode), "uid": st.st_uid, "gid": st.st_gid}
+
+
+def env_lines(path):
+    """{key: sha256 of the line} of a KEY=value file (comments and blank lines left out)."""
+    keys = {}
+    with open(path, "rb") as handle:
+        for raw in handle.read().split(b"\n"):
+            if not raw or raw.startswith(b"#") or b"=" not in raw:
+                continue
+            keys[raw.split(b"=", 1)[0].decode("utf-8", "replace")] = hashlib.sha256(raw).hexdigest()
+    return keys
+
+
+def tree(top):
+    found = {}
+    for root, dirs, files in os.walk(top):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        for name in files:
+            path = os.path.join(root, name)
+            if os.path.isfile(path):
+                found[os.path.relpath(path, top)] = sha256(path)
+    return found
+
+
+def units_state(module, units):
+    if not units:
+        return {}
+    rc, out, dummy = module.run_command(
+        ["systemctl", "show", "--property", "Id,UnitFileState,ActiveState,LoadState", "--"] + list(units))
+    states, current = {}, {}
+    # One block of properties per unit, in the order asked, separated by blank lines.
+    for line in (out.splitlines() + [""]) if rc == 0 else []:
+        if not line.strip():
+            if current:
+                states[current.get("Id", "")] = current
+            current = {}
+            continue
+        key, dummy, value = line.partition("=")
+        current[key] = value
+    result = {}
+    for unit in units:
+        found = states.get(unit, {})
+        loaded = found.get("LoadState") not in (None, "not-found")
+        result[unit] = {"enabled": found.get("UnitFileState", "") if loaded else "not-found",
+                        "active": found.get("ActiveState", "") if loaded else "inactive"}
+    return result
+
+
+def observe(module, params):
+    """What the host has of what params (the plan_request form) names."""
+    result = {"files": {}, "env": {}, "dirs": {}, "exists": {}, "units": {}, "images": {}, "containers": {}, "trees": {}}
+    for path in params["files"]:
+        if os.path.isfile(path):
+            result["files"][path] = dict(owner_mode(os.stat(path)), sha=sha256(path))
+    for path in params["env_files"]:
+        if os.path.isfile(path):
+            result["env"][path] = env_lines(path)
+    for path in params["dirs"]:
+        if os.path.isdir(path):
+            result["dirs"][path] = owner_mode(os.stat(path))
+    for path in params["exists"]:
+        result["exists"][path] = os.path.lexists(path)
+    for path in params["trees"]:
+        result["trees"][path] = tree(path) if os.path.isdir(path) else {}
+    result["units"] = units_state(module, params["units"])
+    engine = params["engine"]
+    have_engine = os.access(engine, os.X_OK)
+    for image in params["images"]:
+        image_id = ""
+        if have_engine:
+            rc, out, dummy = module.run_command([engine, "image", "inspect", "--format", "{{.Id}}", image])
+            image_id = out.strip() if rc == 0 else ""
+        result["images"][image] = image_id
+    for name in params["containers"]:
+        rc = module.run_command([engine, "container", "inspect", "--format", "x", name])[0] if have_engine else 1
+        result["containers"][name] = rc == 0
+    return result
+
+
+def resolve(names):
+    """The first IPv4 address of each name, as getent ahostsv4 gives it ('' when none)."""
+    found = []
+    for name in names:
+        try:
+            found.append(socket.getaddrinfo(name, None, socket.AF_INET, socket.SOCK_STREAM)[0][4][0])
+        except (socket.gaierror, IndexError, UnicodeError):
+            found.append("")
+    return found
+
+
+def recorded_plan(path, fingerprint, resolved):
+    """The items of the plan recorded at path for this fingerprint and these addresses, or None."""
+    if not path or not fingerprint or not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            record = json.load(handle)
+    except ValueError:
+        return None
+    if record.get("fingerprint") != fingerprint or record.get("resolved", []) != resolved:
+        return None
+    return record.get("items")
+
+
+def main():
+    listed = {"type": "list", "elements": "path", "default": []}
+    module = AnsibleModule(
+        argument_spec={
+            "files": listed, "env_files": listed, "dirs": listed, "exists": listed, "trees": listed,
+            "units": {"type": "list", "elements": "str", "default": []},
+            "engine": {"type": "path", "default": "/usr/bin/podman"},
+            "images": {"type": "list", "elements": "str", "default": []},
+            "containers": {"type": "list", "elements": "str", "default": []},
+            "record": {"type": "path"},
+            "fingerprint": {"type": "str", "default": "", "no_log": False},
+            "resolve": {"type": "list", "elements": "str", "default": []},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    resolved = resolve(params["resolve"])
+    items = recorded_plan(params["record"], params["fingerprint"], resolved)
+    if params["record"] and items is None:
+        module.exit_json(changed=False, recorded=False, resolved=resolved)
+    if items is not None:
+        seen = observe(module, plan_request(items, params["engine"]))
+        module.exit_json(changed=False, recorded=True, resolved=resolved, verdicts=plan_verdicts(items, seen), **seen)
+    module.exit_json(changed=False, recorded=False, resolved=resolved, **observe(module, params))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""The plan: verdicts from what a host should have and what spiff_plan_read found there."""
+
+import importlib.util
+import pathlib
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("plan", REPO / "plugins" / "module_utils" / "plan.py")
+plan = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(plan)
+
+ENV = "/etc/spiff/api.env"
+UNIT = "/etc/systemd/system/spiff-api.service"
+ENV_TEXT = "# managed\nA=1\nSECRET=s3cret\n"
+UNIT_TEXT = "[Service]\nExecStart=/usr/bin/podman run img\n"
+
+
+def api_item(env_text=ENV_TEXT, unit_text=UNIT_TEXT, image="img:v1"):
+    files = plan.plan_files([{"dest": ENV, "content": env_text, "mode": "0600"},
+                             {"dest": UNIT, "content": unit_text, "mode": "0644"}], ENV)
+    return {"component": "api", "name": "spiff-api", "files": files, "dirs": [{"path": "/var/lib/spiff", "mode": "0755"}],
+            "unit": "spiff-api.service", "unit_file": UNIT, "images": [image], "marker": "/etc/spiff/api.out-of-pool",
+            "restarts": True, "reload": False}
+
+
+def observed(env_text=ENV_TEXT, unit_text=UNIT_TEXT, active="active", images=("img:v1",), marker=False):
+    """What spiff_plan_read returns for a host deployed with these contents."""
+    files = {}
+    for dest, text, mode in ((ENV, env_text, 0o600), (UNIT, unit_text, 0o644)):
+        if text is not None:
+            files[dest] = {"sha": plan.plan_files([{"dest": dest, "content": text}])[0]["sha"], "mode": mode, "uid": 0, "gid": 0}
+    return {"files": files, "env": {ENV: plan.env_digest(env_text)} if env_text is not None else {},
+            "dirs": {"/var/lib/spiff": {"mode": 0o755, "uid": 0, "gid": 0}},
+            "exists": {"/etc/spiff/api.out-of-pool": marker},
+            "units": {"spiff-api.service": {"enabled": "enabled" if unit_text else "not-found", "active": active}},
+            "images": {i: "sha256:1" for i in images}, "containers": {}, "trees": {}}
+
+
+def verdict(item, seen):
+    [v] = plan.plan_verdicts([item], seen, "h1")
+    return v
+
+
+def test_unchanged_host_gives_no_action():
+    v = verdict(api_item(), observed())
+    assert v == {"host": "h1", "component": "api", "name": "spiff-api", "action": "none", "reasons": []}
+
+
+def test_changed_setting_names_the_key_never_the_value():
+    v = verdict(api_item(env_text="# managed\nA=2\nSECRET=s3cret\n"), observed())
+    assert v["action"] == "restart"
+    assert v["reasons"] == ["api.env: A"]
+    assert "s3cret" not in str(v) and "=2" not in str(v)
+
+
+def test_new_service_starts_and_missing_image_restarts():
+    assert verdict(api_item(), observed(env_text=None, unit_text=None))["action"] == "start (new)"
+    v = verdict(api_item(image="img:v2"), observed())
+    assert v["action"] == "restart" and v["reasons"] == ["image img:v2 not on the host"]
+
+
+def test_stopped_unit_and_replica_out_of_pool_are_found():
+    assert verdict(api_item(), observed(active="failed"))["action"] == "start"
+    v = verdict(api_item(), observed(marker=True))
+    assert v["action"] == "update" and v["reasons"] == ["held out of the proxies' pool"]
+
+
+def test_mode_drift_and_leftovers():
+    seen = observed()
+    seen["files"][ENV]["mode"] = 0o644
+    assert verdict(api_item(), seen)["reasons"] == ["mode or owner of " + ENV]
+    gone = {"component": "workers", "name": "spiff-background", "state": "absent",
+            "absent": ["/etc/systemd/system/spiff-background.service"], "container": "spiff-background"}
+    assert verdict(gone, observed())["action"] == "none"
+    seen = observed()
+    seen["exists"]["/etc/systemd/system/spiff-background.service"] = True
+    assert verdict(gone, seen)["action"] == "remove"
+
+
+def test_request_reads_each_thing_once_and_table_counts():
+    items = [api_item(), api_item()]
+    req = plan.plan_request(items, "/usr/bin/docker")
+    assert req["files"] == [ENV, UNIT] and req["env_files"] == [ENV] and req["units"] == ["spiff-api.service"]
+    assert req["images"] == ["img:v1"] and req["engine"] == "/usr/bin/docker"
+    verdicts = plan.plan_verdicts([api_item(env_text="A=3\n")], observed(), "h1") + plan.plan_verdicts([api_item()], observed(), "h2")
+    table = plan.plan_table(verdicts)
+    assert "h1    spiff-api  restart  api.env: A, SECRET" in table.splitlines()
+    assert "h2" not in table.replace("on 2 hosts", "")
+    assert table.endswith("1 of 2 items on 2 hosts to change, 1 unchanged")
+
+
+def test_bench_reads_the_plan_table_and_the_restarts():
+    """bench/run.py's one-change figures come from these two parsers: a wrong one would hide a wrong plan."""
+    import sys
+    sys.path.insert(0, str(REPO / "bench"))
+    sys.path.insert(0, str(REPO / "molecule" / "shared"))
+    import run as bench  # noqa: E402
+
+    table = plan.plan_table([
+        {"host": "b2", "component": "api", "name": "spiff-api", "action": "restart", "reasons": ["api.env: X"]},
+        {"host": "b2", "component": "supply", "name": "engine and images", "action": "apply", "reasons": ["missing /x"]},
+        {"host": "b3", "component": "backup", "name": "spiff-backup.timer", "action": "none", "reasons": []}])
+    output = "TASK [spiff.arena.engine : Print the plan] ***\nok: [b1] =>\n    msg: |-\n" + \
+        "\n".join("        " + line for line in table.splitlines()) + "\n\nTASK [next] ***\n"
+    assert bench.planned(output) == {("b2", "spiff-api"), ("b2", "engine and images")}
+    run = ("TASK [spiff.arena.engine : Restart, because its image, environment, unit or files changed, spiff-api] ***\n"
+           "skipping: [b2]\nchanged: [b3]\n"
+           "TASK [spiff.arena.engine : Wait for the health of spiff-api] ***\nchanged: [b2]\n"
+           "TASK [spiff.arena.engine : Enable and start spiff-worker] ***\nok: [b2]\nchanged: [b4]\n")
+    assert bench.restarted(run) == {("b3", "spiff-api"), ("b4", "spiff-worker")}
