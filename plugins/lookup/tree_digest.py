@@ -31,26 +31,12 @@ _raw:
   elements: dict
 """
 
-import hashlib
 import os
 
 from ansible.errors import AnsibleError
 from ansible.plugins.lookup import LookupBase
 
-
-def digest(top):
-    found = {}
-    for root, dirs, files in os.walk(top):
-        dirs[:] = [d for d in dirs if d != ".git"]
-        for name in files:
-            path = os.path.join(root, name)
-            if os.path.isfile(path):
-                sha = hashlib.sha256()
-                with open(path, "rb") as handle:
-                    for chunk in iter(lambda: handle.read(1 << 16), b""):
-                        sha.update(chunk)
-                found[os.path.relpath(path, top)] = sha.hexdigest()
-    return found
+from ansible_collections.spiff.arena.plugins.module_utils.plan import tree_digest
 
 
 class LookupModule(LookupBase):
@@ -61,5 +47,5 @@ class LookupModule(LookupBase):
             path = self.find_file_in_search_path(variables, "files", term, ignore_missing=True) or term
             if not os.path.isdir(path):
                 raise AnsibleError(f"tree_digest: {term} is not a directory on the controller")
-            result.append(digest(path))
+            result.append(tree_digest(path))
         return result

@@ -32,6 +32,7 @@ spiff.arena.plan_verdicts compares what it read with the items.
 from __future__ import annotations
 
 import hashlib
+import os
 
 
 def _mode(value, default):
@@ -46,14 +47,39 @@ def _owner(value):
     return 0 if value == "root" else int(value) if value.isdigit() else value
 
 
-def env_digest(content):
-    """{KEY: sha256 of the KEY=value line} of an environment file's content, as spiff_plan_read reads it."""
+def env_digest_bytes(data):
+    """{KEY: sha256 of the KEY=value line} of an environment file (comments and blank lines left out)."""
     keys = {}
-    for raw in content.encode("utf-8").split(b"\n"):
+    for raw in data.split(b"\n"):
         if not raw or raw.startswith(b"#") or b"=" not in raw:
             continue
-        keys[raw.split(b"=", 1)[0].decode("utf-8")] = hashlib.sha256(raw).hexdigest()
+        keys[raw.split(b"=", 1)[0].decode("utf-8", "replace")] = hashlib.sha256(raw).hexdigest()
     return keys
+
+
+def env_digest(content):
+    """env_digest_bytes of a text, as the plan renders it on the controller."""
+    return env_digest_bytes(content.encode("utf-8"))
+
+
+def file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def tree_digest(top):
+    """{relative path: sha256} of every regular file under top (.git directories left out)."""
+    found = {}
+    for root, dirs, files in os.walk(top):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        for name in files:
+            path = os.path.join(root, name)
+            if os.path.isfile(path):
+                found[os.path.relpath(path, top)] = file_sha256(path)
+    return found
 
 
 def plan_files(files, env_file=""):

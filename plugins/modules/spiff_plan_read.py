@@ -142,48 +142,23 @@ verdicts:
   returned: when recorded is true
 """
 
-import hashlib
 import json
 import os
 import socket
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.spiff.arena.plugins.module_utils.plan import plan_request, plan_verdicts
-
-
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+from ansible_collections.spiff.arena.plugins.module_utils.plan import (
+    env_digest_bytes,
+    file_sha256,
+    plan_request,
+    plan_verdicts,
+    tree_digest,
+)
 
 
 def owner_mode(st):
     return {"mode": stat.S_IMODE(st.st_mode), "uid": st.st_uid, "gid": st.st_gid}
-
-
-def env_lines(path):
-    """{key: sha256 of the line} of a KEY=value file (comments and blank lines left out)."""
-    keys = {}
-    with open(path, "rb") as handle:
-        for raw in handle.read().split(b"\n"):
-            if not raw or raw.startswith(b"#") or b"=" not in raw:
-                continue
-            keys[raw.split(b"=", 1)[0].decode("utf-8", "replace")] = hashlib.sha256(raw).hexdigest()
-    return keys
-
-
-def tree(top):
-    found = {}
-    for root, dirs, files in os.walk(top):
-        dirs[:] = [d for d in dirs if d != ".git"]
-        for name in files:
-            path = os.path.join(root, name)
-            if os.path.isfile(path):
-                found[os.path.relpath(path, top)] = sha256(path)
-    return found
 
 
 def units_state(module, units):
@@ -215,17 +190,18 @@ def observe(module, params):
     result = {"files": {}, "env": {}, "dirs": {}, "exists": {}, "units": {}, "images": {}, "containers": {}, "trees": {}}
     for path in params["files"]:
         if os.path.isfile(path):
-            result["files"][path] = dict(owner_mode(os.stat(path)), sha=sha256(path))
+            result["files"][path] = dict(owner_mode(os.stat(path)), sha=file_sha256(path))
     for path in params["env_files"]:
         if os.path.isfile(path):
-            result["env"][path] = env_lines(path)
+            with open(path, "rb") as handle:
+                result["env"][path] = env_digest_bytes(handle.read())
     for path in params["dirs"]:
         if os.path.isdir(path):
             result["dirs"][path] = owner_mode(os.stat(path))
     for path in params["exists"]:
         result["exists"][path] = os.path.lexists(path)
     for path in params["trees"]:
-        result["trees"][path] = tree(path) if os.path.isdir(path) else {}
+        result["trees"][path] = tree_digest(path) if os.path.isdir(path) else {}
     result["units"] = units_state(module, params["units"])
     engine = params["engine"]
     have_engine = os.access(engine, os.X_OK)
