@@ -77,7 +77,7 @@ def test_two_background_hosts_fail_before_any_change(host, tmp_path, limit):
     res = site(tmp_path, ["guard-a", "guard-b"], *limit)
     output = res.stdout + res.stderr
     assert res.returncode != 0
-    assert "spiff_background holds 2 hosts (guard-a, guard-b)" in output
+    assert "spiff_background (inventory): holds 2 hosts (guard-a, guard-b)" in output
     assert "PLAY [Plan the rollout" not in output  # stopped in the guard play, before facts or the plan
     assert "PLAY RECAP" in output and spiffcheck.recap_changes(output) == 0
     assert snapshot(host) == before
