@@ -9,7 +9,7 @@ has (spiff.arena.spiff_plan_read, option record), which finds drift too.
 So the fingerprint must change whenever a rendering could: it covers
   - every spiff_* variable of the host, resolved (inventory, extra vars and
     every role's defaults), secrets included (only their checksum leaves
-    this plugin);
+    this plugin), but for the few no rendering reads (NOT_RENDERED);
   - the inventory's spiff_* groups and the private address of each of
     their hosts;
   - the facts the roles read (address, CPUs, OS) and the Ansible version
@@ -32,6 +32,9 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.spiff.arena.plugins.filter.addresses import private_addresses
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+# Settings of the run itself that no rendering reads: a run with one of them
+# changed still compares with the recorded plan.
+NOT_RENDERED = {"spiff_apply_unchanged", "spiff_no_log"}
 FACTS = ("default_ipv4", "processor_vcpus", "os_family", "distribution", "distribution_version",
          "distribution_major_version")
 _CODE = {}
@@ -89,7 +92,7 @@ class ActionModule(ActionBase):
         context.update(task_vars)
         templar = self._templar.copy_with_new_env(available_variables=context)
         inputs = {}
-        for name in sorted(k for k in context if k.startswith("spiff_")):
+        for name in sorted(k for k in context if k.startswith("spiff_") and k not in NOT_RENDERED):
             try:
                 inputs[name] = _plain(templar.template(context[name]))
             except AnsibleError as error:  # a value this host cannot resolve: its raw text then
