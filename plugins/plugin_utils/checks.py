@@ -131,35 +131,23 @@ def _pem(kind):
     return check
 
 
-def _release(value):
-    if not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", value):
-        return "is no image tag: give a release like v3.0.0 (letters, digits, _ . -; no spaces; not empty)"
-    return None
+def _matching(pattern, problem, also=lambda value: False):
+    """A check that refuses a value not matching pattern (or for which also() is true)."""
+    def check(value):
+        return problem if not re.match(pattern, value) or also(value) else None
+    return check
 
 
-def _image(value):
-    if not re.match(r"^[a-z0-9][A-Za-z0-9._/:@-]*$", value) or value.endswith((":", "/")):
-        return "is no image reference: give registry/name:tag (no spaces, not empty)"
-    return None
-
-
-def _identifier(value):
-    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$", value):
-        return ("is no plain name: use letters, digits and _ (not starting with a digit, at most 63), which every"
-                " database and SQL statement takes as is")
-    return None
-
-
-def _rabbit_name(value):
-    if not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", value):
-        return "is no plain name: use letters, digits, _ . and - (not empty, no spaces)"
-    return None
-
-
-def _abs_path(value):
-    if not re.match(r"^/[^\s\x00]*$", value):
-        return "is no absolute path without spaces (/var/lib/spiff)"
-    return None
+_release = _matching(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+                     "is no image tag: give a release like v3.0.0 (letters, digits, _ . -; no spaces; not empty)")
+_image = _matching(r"^[a-z0-9][A-Za-z0-9._/:@-]*$", "is no image reference: give registry/name:tag (no spaces, not empty)",
+                   also=lambda value: value.endswith((":", "/")))
+_identifier = _matching(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$",
+                        "is no plain name: use letters, digits and _ (not starting with a digit, at most 63), which every"
+                        " database and SQL statement takes as is")
+_rabbit_name = _matching(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+                         "is no plain name: use letters, digits, _ . and - (not empty, no spaces)")
+_abs_path = _matching(r"^/[^\s\x00]*$", "is no absolute path without spaces (/var/lib/spiff)")
 
 
 def _environment(value):
