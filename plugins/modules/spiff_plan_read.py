@@ -63,20 +63,31 @@ options:
     default: []
   record:
     description:
-      - A plan recorded on the host after its last apply (JSON with C(fingerprint) and C(items)).
-      - When it exists and its fingerprint is O(fingerprint), the module reads what the
-        recorded items name (the other options are then ignored) and returns their
-        verdicts; otherwise it returns C(recorded=false) and reads nothing else.
+      - A plan recorded on the host after its last apply (JSON with C(fingerprint),
+        C(resolved) and C(items)).
+      - When it exists and its addresses are those of O(resolve) now, the module reads
+        what the recorded items name (the options above are then ignored) and returns
+        their verdicts and the record's fingerprint (RV(record_fingerprint)); the caller
+        compares that with the fingerprint of this run's inputs. Otherwise
+        RV(record_fingerprint) is empty and nothing more is read.
     type: path
-  fingerprint:
-    description: The fingerprint of this run's inputs for the host (see O(record)).
-    type: str
-    default: ""
+  gather_subset:
+    description:
+      - Also gather this host's facts, as M(ansible.builtin.setup) does with this subset,
+        and return them as C(ansible_facts): the plan reads a host once, facts included.
+      - Empty (the default) gathers none.
+    type: list
+    elements: str
+    default: []
+  gather_timeout:
+    description: Seconds each fact collector may take (see M(ansible.builtin.setup)).
+    type: int
+    default: 10
   resolve:
     description:
       - Host names to resolve to an IPv4 address, as this host resolves them (the backend
         hosts, for the database's and the firewall's rules).
-      - With O(record), a recorded plan whose addresses differ counts as no recorded plan.
+      - With O(record), a recorded plan whose addresses differ is not read.
     type: list
     elements: str
     default: []
@@ -131,15 +142,19 @@ resolved:
   type: list
   elements: str
   returned: always
-recorded:
-  description: Whether O(record) held a plan for O(fingerprint) and O(resolve); then verdicts holds its verdicts.
-  type: bool
+record_fingerprint:
+  description: The fingerprint of the plan read from O(record), empty when none was read.
+  type: str
   returned: always
 verdicts:
   description: "One verdict per recorded item: {host, component, name, action, reasons}."
   type: list
   elements: dict
-  returned: when recorded is true
+  returned: when record_fingerprint is not empty
+ansible_facts:
+  description: The host's facts, as M(ansible.builtin.setup) gathers them, when O(gather_subset) is given.
+  type: dict
+  returned: when gather_subset is not empty
 """
 
 import json
@@ -148,6 +163,8 @@ import socket
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.facts import ansible_collector, default_collectors
+from ansible.module_utils.facts.namespace import PrefixFactNamespace
 from ansible_collections.spiff.arena.plugins.module_utils.plan import (
     env_digest_bytes,
     file_sha256,
@@ -205,16 +222,32 @@ def observe(module, params):
     result["units"] = units_state(module, params["units"])
     engine = params["engine"]
     have_engine = os.access(engine, os.X_OK)
-    for image in params["images"]:
-        image_id = ""
-        if have_engine:
-            rc, out, dummy = module.run_command([engine, "image", "inspect", "--format", "{{.Id}}", image])
-            image_id = out.strip() if rc == 0 else ""
-        result["images"][image] = image_id
-    for name in params["containers"]:
-        rc = module.run_command([engine, "container", "inspect", "--format", "x", name])[0] if have_engine else 1
-        result["containers"][name] = rc == 0
+    result["images"] = image_ids(module, engine, params["images"]) if have_engine else dict.fromkeys(params["images"], "")
+    names = container_names(module, engine) if have_engine and params["containers"] else set()
+    result["containers"] = {name: name in names for name in params["containers"]}
     return result
+
+
+def image_ids(module, engine, images):
+    """{image: its id, '' when absent}: one engine call when every image is there (the usual case)."""
+    if not images:
+        return {}
+    rc, out, dummy = module.run_command([engine, "image", "inspect", "--format", "{{.Id}}", "--"] + list(images))
+    ids = out.split()
+    if rc == 0 and len(ids) == len(images):
+        return dict(zip(images, ids))
+    # Some image is missing: the output no longer lines up with the names, so ask for each.
+    found = {}
+    for image in images:
+        rc, out, dummy = module.run_command([engine, "image", "inspect", "--format", "{{.Id}}", "--", image])
+        found[image] = out.strip() if rc == 0 else ""
+    return found
+
+
+def container_names(module, engine):
+    """The names of every container the engine has, running or not (one call)."""
+    rc, out, dummy = module.run_command([engine, "container", "ls", "--all", "--format", "{{.Names}}"])
+    return set(out.split()) if rc == 0 else set()
 
 
 def resolve(names):
@@ -228,18 +261,34 @@ def resolve(names):
     return found
 
 
-def recorded_plan(path, fingerprint, resolved):
-    """The items of the plan recorded at path for this fingerprint and these addresses, or None."""
-    if not path or not fingerprint or not os.path.isfile(path):
-        return None
+def recorded_plan(path, resolved):
+    """(fingerprint, items) of the plan recorded at path for these addresses, or ('', None)."""
+    if not path or not os.path.isfile(path):
+        return "", None
     try:
         with open(path, encoding="utf-8") as handle:
             record = json.load(handle)
     except ValueError:
-        return None
-    if record.get("fingerprint") != fingerprint or record.get("resolved", []) != resolved:
-        return None
-    return record.get("items")
+        return "", None
+    if not isinstance(record, dict) or record.get("resolved", []) != resolved or not record.get("fingerprint"):
+        return "", None
+    return record["fingerprint"], record.get("items") or []
+
+
+# The collectors setup runs even when a subset leaves them out.
+MINIMAL_FACTS = frozenset(["apparmor", "caps", "cmdline", "date_time", "distribution", "dns", "env", "fips", "local",
+                           "lsb", "pkg_mgr", "platform", "python", "selinux", "service_mgr", "ssh_pub_keys", "user"])
+
+
+def gather_facts(module, subset, timeout):
+    """The host's facts as setup returns them (ansible_ prefixed) for this subset."""
+    collector = ansible_collector.get_ansible_collector(
+        all_collector_classes=default_collectors.collectors,
+        namespace=PrefixFactNamespace(namespace_name="ansible", prefix="ansible_"),
+        gather_subset=subset, gather_timeout=timeout, minimal_gather_subset=MINIMAL_FACTS)
+    facts = collector.collect(module=module)
+    facts["ansible_gather_subset"] = subset
+    return facts
 
 
 def main():
@@ -252,20 +301,26 @@ def main():
             "images": {"type": "list", "elements": "str", "default": []},
             "containers": {"type": "list", "elements": "str", "default": []},
             "record": {"type": "path"},
-            "fingerprint": {"type": "str", "default": "", "no_log": False},
             "resolve": {"type": "list", "elements": "str", "default": []},
+            "gather_subset": {"type": "list", "elements": "str", "default": []},
+            "gather_timeout": {"type": "int", "default": 10},
         },
         supports_check_mode=True,
     )
     params = module.params
-    resolved = resolve(params["resolve"])
-    items = recorded_plan(params["record"], params["fingerprint"], resolved)
-    if params["record"] and items is None:
-        module.exit_json(changed=False, recorded=False, resolved=resolved)
+    result = {"changed": False, "resolved": resolve(params["resolve"])}
+    if params["gather_subset"]:
+        result["ansible_facts"] = gather_facts(module, params["gather_subset"], params["gather_timeout"])
+    result["record_fingerprint"], items = recorded_plan(params["record"], result["resolved"])
     if items is not None:
         seen = observe(module, plan_request(items, params["engine"]))
-        module.exit_json(changed=False, recorded=True, resolved=resolved, verdicts=plan_verdicts(items, seen), **seen)
-    module.exit_json(changed=False, recorded=False, resolved=resolved, **observe(module, params))
+        result["verdicts"] = plan_verdicts(items, seen)
+    elif params["record"]:
+        module.exit_json(**result)
+    else:
+        seen = observe(module, params)
+    result.update(seen)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -107,3 +107,45 @@ def test_bench_reads_the_plan_table_and_the_restarts():
            "TASK [spiff.arena.engine : Wait for the health of spiff-api] ***\nchanged: [b2]\n"
            "TASK [spiff.arena.engine : Enable and start spiff-worker] ***\nok: [b2]\nchanged: [b4]\n")
     assert bench.restarted(run) == {("b3", "spiff-api"), ("b4", "spiff-worker")}
+
+
+class FakeEngine:
+    """Answers the engine commands spiff_plan_read runs, like podman does: an image inspect
+    of several names prints the ids of those present and fails when one is missing."""
+
+    def __init__(self, images, containers):
+        self.images, self.containers, self.calls = images, containers, []
+
+    def run_command(self, args):
+        self.calls.append(args)
+        if args[1:3] == ["image", "inspect"]:
+            names = args[args.index("--") + 1:]
+            ids = [self.images[n] for n in names if n in self.images]
+            return (0 if len(ids) == len(names) else 125), "\n".join(ids) + "\n", ""
+        if args[1:3] == ["container", "ls"]:
+            return 0, "".join(f"{name}\n" for name in self.containers), ""
+        raise AssertionError(args)
+
+
+def read_module():
+    import sys
+    sys.path.insert(0, str(REPO / "collections"))
+    from ansible_collections.spiff.arena.plugins.modules import spiff_plan_read
+    return spiff_plan_read
+
+
+def test_image_ids_one_call_when_all_present_each_when_one_is_missing():
+    module = read_module()
+    engine = FakeEngine({"a:1": "sha-a", "b:2": "sha-b"}, [])
+    assert module.image_ids(engine, "/usr/bin/podman", ["a:1", "b:2"]) == {"a:1": "sha-a", "b:2": "sha-b"}
+    assert len(engine.calls) == 1
+    engine.calls.clear()
+    assert module.image_ids(engine, "/usr/bin/podman", ["a:1", "c:3", "b:2"]) == {"a:1": "sha-a", "c:3": "", "b:2": "sha-b"}
+    assert len(engine.calls) == 4
+
+
+def test_container_names_lists_every_container_once():
+    module = read_module()
+    engine = FakeEngine({}, ["spiff-api", "spiff-worker"])
+    assert module.container_names(engine, "/usr/bin/podman") == {"spiff-api", "spiff-worker"}
+    assert len(engine.calls) == 1
