@@ -44,6 +44,12 @@ def _positive(value):
     return None
 
 
+def _not_negative(value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return "must be a whole number of at least 0"
+    return None
+
+
 def _secret(value):
     if value == "":
         return ("is empty: give a non-empty secret (in Ansible Vault), or remove the variable to have one generated"
@@ -166,6 +172,14 @@ def _duration(value):
     return None
 
 
+def _batch(value):
+    """A count of hosts (1, 2, ...) or a percentage of them (1%-100%), as Ansible's serial takes."""
+    match = re.match(r"^([1-9][0-9]*)(%?)$", str(value).strip())
+    if not match or (match.group(2) and int(match.group(1)) > 100):
+        return "is no batch size: give a number of hosts (1, 2) or a percentage of them (50%), at least 1"
+    return None
+
+
 def _env_dict(value):
     for key, item in value.items():
         if not isinstance(key, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
@@ -187,6 +201,7 @@ def _words(value):
 CHECKS = {
     "port": (_port, "1-65535"),
     "positive": (_positive, "a whole number, at least 1"),
+    "not_negative": (_not_negative, "a whole number, at least 0"),
     "secret": (_secret, "secret: not empty, one line, no leading or trailing spaces"),
     "optional_secret": (_optional_secret, "secret (may be empty): one line, no leading or trailing spaces"),
     "address": (_address, "an IPv4 address or host name, no port"),
@@ -206,6 +221,7 @@ CHECKS = {
     "abs_path": (_abs_path, "an absolute path, no spaces"),
     "environment": (_environment, "lower-case name, not local_development or unit_testing"),
     "duration": (_duration, "a time like 2s or 500ms"),
+    "batch": (_batch, "a number of hosts (1) or a percentage of them (50%)"),
     "env": (_env_dict, "NAME: one-line value"),
     "lines": (_words, "one line per item"),
 }
@@ -228,6 +244,7 @@ OPTION_CHECKS = {
     "spiff_backend_environment": "environment",
     "spiff_backend_server_workers": "positive",
     "spiff_backend_worker_concurrency": "positive",
+    "spiff_backend_worker_batch": "batch",
     "spiff_backend_session_secret": "secret",
     "spiff_backend_encryption_key": "secret",
     "spiff_backend_process_models_src": "controller_dir",
@@ -278,6 +295,7 @@ OPTION_CHECKS = {
     "spiff_proxy_http_port": "port",
     "spiff_proxy_https_port": "port",
     "spiff_proxy_wait_timeout": "positive",
+    "spiff_proxy_drain_timeout": "not_negative",
     "spiff_public_url": "public_url",
     "spiff_backend_url": "http_url",
     "spiff_frontend_url": "root_url",

@@ -223,7 +223,10 @@ def test_end_to_end_postgres_redis(net):
 
     wait_for("API /v1.0/status 200", lambda: http(base + "/v1.0/status")[0] == 200, 90)
     assert http(base + "/v1.0/status")[1] == {"ok": True, "can_access_frontend": True}
-    assert http(base + "/v1.0/version-info")[1]["version"] == "v3.0.0"
+    # as upstream's images built without version_info.json; whoami is the stand-in's own
+    assert http(base + "/v1.0/version-info") == (200, {})
+    assert http(base + "/v1.0/standin/whoami")[1]["version"] == "v3.0.0"
+    assert http(base + "/v1.0/standin/sleep?seconds=0.2")[1]["slept"] == 0.2
 
     status, created = http(base + "/v1.0/standin/jobs", {"payload": "hello spiff"})
     assert status == 202, created
@@ -232,6 +235,8 @@ def test_end_to_end_postgres_redis(net):
         http(f"{base}/v1.0/standin/jobs/{created['id']}")[1]), 30)
     assert job["worker"] == "worker" and job["result"]["hostname"] == "worker", job
     assert job["result"]["reversed"] == "ffips olleh"
+    summary = http(base + "/v1.0/standin/jobs/summary")[1]
+    assert summary["by_status"] == {"done": 1} and summary["oldest_not_done"] is None, summary
 
     ping = docker("exec", worker, "sh", "-c", "cd /app && /app/.venv/bin/celery -A "
                   "src.spiffworkflow_backend.background_processing.celery_worker inspect ping",

@@ -64,7 +64,7 @@ def served_by(host, requests=20):
     """Hosts and versions that answered `requests` API calls through the proxy."""
     seen = set()
     for _ in range(requests):
-        status, info = public(host, "/api/v1.0/version-info")
+        status, info = public(host, "/api/v1.0/standin/whoami")
         assert status == 200, info
         seen.add((info["hostname"], info["version"]))
     return seen
@@ -193,7 +193,7 @@ def test_a_failing_replica_stops_the_rollout_while_the_rest_serve(host, tmp_path
     output = res.stdout + res.stderr
     assert res.returncode != 0
     assert "spiff-api.service on up-app1 did not start or did not become healthy" in " ".join(output.split())
-    assert "PLAY [Deploy the workers and Background]" not in output
+    assert "PLAY [Roll the Celery workers" not in output
     assert image_of(host, "up-app2", "api") == "v3.0.0"
     for name in API_HOSTS:
         assert image_of(host, name, "worker") == "v3.0.0" and image_of(host, name, "frontend") == "v3.0.0", name
@@ -202,34 +202,96 @@ def test_a_failing_replica_stops_the_rollout_while_the_rest_serve(host, tmp_path
     assert host.get_host("docker://up-app1").file("/etc/spiff/api.out-of-pool").exists
 
 
+MIN_SENT = 2000  # about 28 000 are sent during the upgrade here
+SLOW_SECONDS = 6  # the long requests (the stand-in's test-only sleep endpoint)
+DRAIN_LINE = re.compile(r"drain (\S+) (\S+) on (\S+): (\d+) sessions left after ([\d.]+) s")
+
+
+def start_pinger(host, name):
+    """A Celery pinger beside the worker of VM `name` (its own container, same image and broker)."""
+    vm = host.get_host(f"docker://{name}")
+    image = vm.check_output("podman inspect --format '{{.ImageName}}' spiff-worker")
+    vm.run_expect([0], "rm -rf /var/tmp/ping && mkdir -p /var/tmp/ping")
+    subprocess.run(["docker", "cp", str(REPO / "molecule" / "shared" / "pinger.py"), f"{name}:/var/tmp/ping/"],
+                   check=True)
+    vm.run_expect([0], "podman run -d --rm --name pinger --network host --env-file /etc/spiff/worker.env "
+                       f"-v /var/tmp/ping:/ping {image} python3 /ping/pinger.py --stop-file /ping/stop "
+                       "--out /ping/ping.json")
+    return vm
+
+
+def stop_pinger(vm):
+    vm.run_expect([0], "touch /var/tmp/ping/stop")
+    spiffcheck.wait_for(lambda: vm.file("/var/tmp/ping/ping.json").exists, 30, "pinger summary")
+    found = json.loads(vm.file("/var/tmp/ping/ping.json").content_string)
+    vm.run("podman rm -f pinger")
+    return found
+
+
 def test_rolling_upgrade_under_load_fails_no_request(host, tmp_path, capsys):
+    """v3.0.0 -> v3.0.1 through the proxy under load: no request fails, none of the long
+    ones is cut (each replica is drained to 0 sessions before its restart), a Celery worker
+    answers at every moment (workers restart one host at a time) and every job posted
+    meanwhile is done."""
     status, created = public(host, "/api/v1.0/standin/jobs", "POST", {"payload": "before the upgrade"})
     assert status == 202
     subprocess.run(["docker", "cp", str(REPO / "molecule" / "shared" / "loadgen.py"), "up-edge:/var/tmp/loadgen.py"],
                    check=True)
     host.run_expect([0], "rm -f /var/tmp/load.*")
-    host.run_expect([0], f"setsid -f python3 /var/tmp/loadgen.py --base {PUBLIC} --cafile {CA} "
+    host.run_expect([0], f"setsid -f python3 /var/tmp/loadgen.py --base {PUBLIC} --cafile {CA} --whoami "
+                         f"--slow-workers 2 --slow-seconds {SLOW_SECONDS} --min-sent {MIN_SENT} "
                          "--stop-file /var/tmp/load.stop --ready-file /var/tmp/load.ready --out /var/tmp/load.json "
                          ">/var/tmp/load.log 2>&1")
     spiffcheck.wait_for(lambda: host.file("/var/tmp/load.ready").exists, 30, "load generator running")
+    pinger_vm = start_pinger(host, "up-app2")
 
-    res = site(tmp_path, LAYOUT, "v3.0.1")
-    time.sleep(3)  # a little steady state on the new release
-    host.run_expect([0], "touch /var/tmp/load.stop")
-    spiffcheck.wait_for(lambda: host.file("/var/tmp/load.json").exists, 60, "load generator summary")
+    try:
+        res = site(tmp_path, LAYOUT, "v3.0.1")
+        time.sleep(3)  # a little steady state on the new release
+    finally:
+        host.run_expect([0], "touch /var/tmp/load.stop")
+        ping = stop_pinger(pinger_vm)
+    spiffcheck.wait_for(lambda: host.file("/var/tmp/load.json").exists, 30 + SLOW_SECONDS, "load generator summary")
     load = json.loads(host.file("/var/tmp/load.json").content_string)
+    drains = DRAIN_LINE.findall(res.stdout)
     with capsys.disabled():
         print(f"\nload through the proxy during the upgrade: {json.dumps(load)}")
-        if load["failed"]:
+        print(f"requests sent: {load['sent']} (at least {MIN_SENT}), failed: {load['failed']}, "
+              f"long requests ({SLOW_SECONDS} s) sent: {load['slow_sent']}, failed or cut: {load['slow_failed']}")
+        print(f"Celery ping during the upgrade: {json.dumps(ping)}")
+        print("drains: " + "; ".join(f"{h} {pool} on {proxy}: {left} left after {waited} s"
+                                     for h, pool, proxy, left, waited in drains))
+        if load["failed"] or load["slow_failed"]:
             print(f"server errors meanwhile:\n{server_errors(host)}")
     assert res.returncode == 0, spiffcheck.failure(res)
-    assert load["failed"] == 0, load
-    assert load["sent"] >= 100, load
+    assert load["sent"] >= MIN_SENT, load
+    assert load["failed"] == 0 and load["by_kind"] == {} and load["threads_died"] == [], load
+    # the stand-in answers version-info as upstream's images built without version_info.json
+    assert set(load["version_info"]) == {"(none)"}, load["version_info"]
     versions = {key.split("@")[0] for key in load["versions"]}
     assert versions == {"v3.0.0", "v3.0.1"}, load["versions"]  # the upgrade happened while it ran
+    assert load["ok"], load
+
+    # Drain: every API replica was waited for, none had a session left, no long request was cut.
+    assert {(h, pool) for h, pool, _, _, _ in drains} >= {(name, "api") for name in API_HOSTS}, drains
+    assert all(left == "0" for _, _, _, left, _ in drains), drains
+    assert load["slow_sent"] >= 10 and load["slow_failed"] == 0, load
+
+    # Workers: one host at a time, so some worker answered a ping at every moment ...
+    assert ping["rounds"] >= 20 and ping["unanswered"] == 0 and ping["longest_gap_s"] < 5, ping
+    restarted = re.findall(r"^PLAY \[Roll the Celery workers", res.stdout, re.M)
+    assert len(restarted) == len(API_HOSTS), restarted  # one batch per worker host
+    # ... and every job posted meanwhile (load and before) is done.
+    assert load["jobs_posted"] > 0, load
+
+    def all_done():
+        summary = spiffcheck.http(host, spiffcheck.api_url("up-app1", "standin/jobs/summary", prefix="/api"))[1]
+        return summary if summary["oldest_not_done"] is None else None
+    summary = spiffcheck.wait_for(all_done, 90, "every job done")
+    assert summary["total"] >= load["jobs_posted"], summary
 
     for name in API_HOSTS:
-        status, info = spiffcheck.http(host, spiffcheck.api_url(name, "version-info", prefix="/api"))
+        status, info = spiffcheck.http(host, spiffcheck.api_url(name, "standin/whoami", prefix="/api"))
         assert status == 200 and info["version"] == "v3.0.1", (name, info)
     status, job = public(host, f"/api/v1.0/standin/jobs/{created['id']}")
     assert status == 200 and job["payload"] == "before the upgrade" and job["status"] == "done"

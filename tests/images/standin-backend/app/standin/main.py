@@ -39,8 +39,11 @@ def api():
     workers = settings.env("SPIFFWORKFLOW_BACKEND_SERVER_WORKER_COUNT", "4") or "4"
     timeout = settings.env("GUNICORN_TIMEOUT_SECONDS", "90") or "90"
     log(f"starting gunicorn on 0.0.0.0:{port} with {workers} workers")
+    # As upstream: no --graceful-timeout (gunicorn's default, 30 s), so
+    # GUNICORN_CMD_ARGS (e.g. --graceful-timeout 60) sets how long a SIGTERM
+    # lets requests under way finish.
     os.execvp("gunicorn", ["gunicorn", "--bind", f"0.0.0.0:{port}", "--workers", workers,
-                           "--timeout", timeout, "--graceful-timeout", "5",
+                           "--timeout", timeout,
                            "--access-logfile", "-", "--error-logfile", "-",
                            "standin.web:application"])
 

@@ -37,9 +37,35 @@ def status():
     return jsonify(ok=True, can_access_frontend=True)
 
 
+# Upstream reads version_info.json (the OCI labels its own CI writes into the
+# image) from the working directory and answers only version, revision and
+# created, or {} without that file: images built elsewhere, and this one.
+VERSION_INFO_KEYS = {"org.opencontainers.image.version": "version",
+                     "org.opencontainers.image.revision": "revision",
+                     "org.opencontainers.image.created": "created"}
+
+
 @app.get("/v1.0/version-info")
 def version_info():
+    labels = {}
+    if os.path.isfile("version_info.json"):
+        with open("version_info.json") as f:
+            labels = json.load(f)
+    return jsonify({short: labels[label] for label, short in VERSION_INFO_KEYS.items() if labels.get(label)})
+
+
+@app.get("/v1.0/standin/whoami")
+def whoami():
+    """Test-only: the release and host that answered (upstream's version-info says neither)."""
     return jsonify(version=db.VERSION, hostname=socket.gethostname(), schema_head=db.head())
+
+
+@app.get("/v1.0/standin/sleep")
+def sleep():
+    """Test-only: a request that lasts `seconds` (at most 120), to test draining."""
+    seconds = min(float(request.args.get("seconds", 5)), 120.0)
+    time.sleep(seconds)
+    return jsonify(slept=seconds, hostname=socket.gethostname())
 
 
 @app.get("/metrics")
@@ -86,6 +112,15 @@ def get_job(job_id):
     found = _row(row)
     found["result"] = json.loads(found["result"]) if found["result"] else None
     return jsonify(found)
+
+
+@app.get("/v1.0/standin/jobs/summary")
+def job_summary():
+    """Test-only: jobs by status, and the oldest one not done."""
+    with db.engine().connect() as conn:
+        counts = dict(conn.execute(sa.select(db.job.c.status, sa.func.count()).group_by(db.job.c.status)).all())
+        oldest = conn.execute(sa.select(sa.func.min(db.job.c.id)).where(db.job.c.status != "done")).scalar()
+    return jsonify(by_status=counts, total=sum(counts.values()), oldest_not_done=oldest)
 
 
 @app.get("/v1.0/standin/heartbeats")
