@@ -22,8 +22,14 @@ What it measures, each with time.monotonic() around ansible-playbook:
                    against the API replicas (exactly one per API host); then
                    site.yml back
     steady state   30 s of load through the proxy (molecule/shared/loadgen.py,
-                   run inside bench1): requests sent/failed, p50/p99 latency
-    upgrade        site.yml with spiff_release=v3.0.1 while loadgen runs
+                   run inside bench1): requests sent (at least 1,000)/failed,
+                   p50/p99 latency
+    upgrade        site.yml with spiff_release=v3.0.1 while loadgen runs, with
+                   long requests (6 s) beside, and a Celery pinger
+                   (molecule/shared/pinger.py) in bench2: requests sent (at
+                   least 10,000), failed (0), sessions cut at drain (0, from
+                   the run's drain lines) and long requests cut (0), p50/p99,
+                   the longest time no worker answered a ping
   N VMs (--sizes, default 2,4,8: bench1 as above, bench2..benchN app hosts)
     converge       site.yml (v3.0.1) once to bring that layout in place
     no-op          site.yml again, and the facts-only baseline, on N hosts
@@ -60,6 +66,7 @@ INVENTORIES = CACHE / "inventories"
 SITE = REPO / "playbooks" / "site.yml"
 FACTS = REPO / "bench" / "facts.yml"
 LOADGEN = REPO / "molecule" / "shared" / "loadgen.py"
+PINGER = REPO / "molecule" / "shared" / "pinger.py"
 
 SCENARIO = "bench"
 VMS = [f"bench{n}" for n in range(1, 9)]
@@ -73,6 +80,9 @@ PUBLIC = f"https://{EDGE}"
 VM_DIR = "/var/tmp"  # not /tmp: a tmpfs `docker cp` cannot write to
 CA = f"{VM_DIR}/proxy-tls.crt"
 STEADY_SECONDS = 30
+STEADY_MIN_SENT = 1000
+UPGRADE_MIN_SENT = 10000
+SLOW_SECONDS = 6
 PLAYBOOK_TIMEOUT = 3600
 REPEAT = 3  # no-op and baseline runs; the best of each is reported
 
@@ -257,42 +267,103 @@ def one_change(size, release):
 # Load through the proxy ----------------------------------------------------------------
 
 def install_loadgen():
-    """The load generator and the proxy's self-signed certificate, into bench1."""
-    for src, dest in [(LOADGEN, f"{VM_DIR}/loadgen.py"), (SECRETS / "proxy-tls.crt", CA)]:
-        res = subprocess.run(["docker", "cp", str(src), f"{EDGE}:{dest}"], capture_output=True, text=True)
+    """The load generator and the proxy's self-signed certificate, into bench1; the pinger into bench2."""
+    for src, dest in [(LOADGEN, f"{EDGE}:{VM_DIR}/loadgen.py"), (SECRETS / "proxy-tls.crt", f"{EDGE}:{CA}"),
+                      (PINGER, f"{VMS[1]}:{VM_DIR}/pinger.py")]:
+        res = subprocess.run(["docker", "cp", str(src), dest], capture_output=True, text=True)
         if res.returncode != 0:
-            raise BenchError(f"docker cp {src} {EDGE}:{dest}: {res.stderr.strip()}")
+            raise BenchError(f"docker cp {src} {dest}: {res.stderr.strip()}")
 
 
 def loadgen_cmd(out, *extra):
     return ["python3", f"{VM_DIR}/loadgen.py", "--base", PUBLIC, "--cafile", CA, "--out", out, *extra]
 
 
+def load_problems(load, minimum):
+    """What is wrong with a loadgen summary: too few sent, any failure, a thread that died."""
+    problems = []
+    if load["sent"] < minimum:
+        problems.append(f"{load['sent']} requests sent, fewer than {minimum}")
+    if load["failed"] or load.get("slow_failed"):
+        problems.append(f"{load['failed']} requests and {load.get('slow_failed', 0)} long requests failed: "
+                        f"{json.dumps(load['by_kind'])}")
+    if load.get("threads_died"):
+        problems.append(f"load threads died: {load['threads_died']}")
+    return problems
+
+
 def steady_state():
     log(f"steady state: {STEADY_SECONDS} s of load through {PUBLIC}")
     out = f"{VM_DIR}/steady.json"
     vm("rm", "-f", out)
-    vm(*loadgen_cmd(out, "--duration", str(STEADY_SECONDS)))
+    # exits 1 when something failed or fewer than the minimum were sent: read the summary anyway
+    subprocess.run(["docker", "exec", EDGE, *loadgen_cmd(out, "--duration", str(STEADY_SECONDS),
+                                                          "--min-sent", str(STEADY_MIN_SENT))], capture_output=True)
     load = json.loads(vm("cat", out))
-    log(f"steady state: {load['sent']} sent, {load['failed']} failed")
+    log(f"steady state: {load['sent']} sent (at least {STEADY_MIN_SENT}), {load['failed']} failed")
     return load
 
 
+DRAIN_LINE = re.compile(r"drain (\S+) (\S+) on (\S+): (\d+) sessions left after ([\d.]+) s")
+
+
+def drains(output):
+    """[(replica host, pool, proxy, sessions left, seconds waited)] of a site.yml run's drain lines
+    (the YAML result format may fold a long one over lines: whitespace is joined first)."""
+    return [(h, pool, proxy, int(left), float(waited))
+            for h, pool, proxy, left, waited in DRAIN_LINE.findall(" ".join(output.split()))]
+
+
+def pinger(action):
+    """Start the Celery pinger in bench2 (its own container, the worker's image and broker), or stop it and
+    return its summary."""
+    box = VMS[1]
+    if action == "start":
+        image = subprocess.run(["docker", "exec", box, "podman", "inspect", "--format", "{{.ImageName}}",
+                                "spiff-worker"], capture_output=True, text=True).stdout.strip()
+        script = (f"rm -rf {VM_DIR}/ping && mkdir -p {VM_DIR}/ping && cp {VM_DIR}/pinger.py {VM_DIR}/ping/ && "
+                  "podman rm -f pinger >/dev/null 2>&1; podman run -d --rm --name pinger --network host "
+                  f"--env-file /etc/spiff/worker.env -v {VM_DIR}/ping:/ping {image} python3 /ping/pinger.py "
+                  "--stop-file /ping/stop --out /ping/ping.json")
+        res = subprocess.run(["docker", "exec", box, "sh", "-c", script], capture_output=True, text=True)
+        if res.returncode != 0:
+            raise BenchError(f"pinger in {box}: {res.stderr.strip()}")
+        return None
+    subprocess.run(["docker", "exec", box, "touch", f"{VM_DIR}/ping/stop"], check=True)
+    deadline = time.monotonic() + 30
+    while True:
+        res = subprocess.run(["docker", "exec", box, "cat", f"{VM_DIR}/ping/ping.json"], capture_output=True, text=True)
+        if res.returncode == 0:
+            subprocess.run(["docker", "exec", box, "podman", "rm", "-f", "pinger"], capture_output=True)
+            return json.loads(res.stdout)
+        if time.monotonic() > deadline:
+            raise BenchError(f"pinger in {box}: no summary within 30 s")
+        time.sleep(1)
+
+
 def upgrade_under_load(size):
-    """site.yml to the second release while loadgen runs; return (seconds, load)."""
+    """site.yml to the second release while loadgen (with long requests) and the pinger run;
+    return {seconds, load, ping, drains}."""
     files = {name: f"{VM_DIR}/load.{name}" for name in ["stop", "ready", "json", "log"]}
     vm("sh", "-c", f"rm -f {VM_DIR}/load.*")
-    command = " ".join(loadgen_cmd(files["json"], "--stop-file", files["stop"], "--ready-file", files["ready"]))
+    command = " ".join(loadgen_cmd(files["json"], "--stop-file", files["stop"], "--ready-file", files["ready"],
+                                   "--whoami", "--slow-workers", "2", "--slow-seconds", str(SLOW_SECONDS),
+                                   "--min-sent", str(UPGRADE_MIN_SENT)))
     vm("sh", "-c", f"setsid -f {command} >{files['log']} 2>&1")
     wait_in_vm(files["ready"], 30, "load generator running")
+    pinger("start")
     try:
-        seconds, _ = site("upgrade", size, SECOND)
+        seconds, output = site("upgrade", size, SECOND)
     finally:
         vm("touch", files["stop"])
-    wait_in_vm(files["json"], 60, "load generator summary")
+        ping = pinger("stop")
+    wait_in_vm(files["json"], 60 + SLOW_SECONDS, "load generator summary")
     load = json.loads(vm("cat", files["json"]))
-    log(f"upgrade: {load['sent']} sent, {load['failed']} failed during it")
-    return seconds, load
+    found = drains(output)
+    log(f"upgrade: {load['sent']} sent (at least {UPGRADE_MIN_SENT}), {load['failed']} failed, "
+        f"{sum(d[3] for d in found)} sessions cut at drain, {load['slow_failed']} long requests cut, "
+        f"longest time with no worker answering {ping['longest_gap_s']} s")
+    return {"seconds": seconds, "load": load, "ping": ping, "drains": found}
 
 
 # Report --------------------------------------------------------------------------------
@@ -351,11 +422,19 @@ def table(results):
     if "steady" in results:
         rows += load_rows(f"steady state {STEADY_SECONDS} s", results["steady"])
     if "upgrade" in results:
-        seconds, load = results["upgrade"]
+        upgrade = results["upgrade"]
+        load, ping = upgrade["load"], upgrade["ping"]
         versions = sorted({key.split("@")[0] for key in load.get("versions", {})})
-        rows += [(f"rolling upgrade {FIRST} -> {SECOND}, {CLUSTER_SIZE} VMs s", f"{seconds:.1f}")]
+        rows += [(f"rolling upgrade {FIRST} -> {SECOND}, {CLUSTER_SIZE} VMs s", f"{upgrade['seconds']:.1f}")]
         rows += load_rows("during the upgrade", load)
-        rows += [("during the upgrade: API versions answering", ", ".join(versions) or "-")]
+        rows += [("during the upgrade: sessions cut at drain (left at the drain timeout)",
+                  sum(d[3] for d in upgrade["drains"])),
+                 ("during the upgrade: replicas drained / longest drain s",
+                  f"{len(upgrade['drains'])} / {max((d[4] for d in upgrade['drains']), default=0):.1f}"),
+                 (f"during the upgrade: long requests ({SLOW_SECONDS} s) sent / cut",
+                  f"{load.get('slow_sent', 0)} / {load.get('slow_failed', 0)}"),
+                 ("during the upgrade: longest time with no worker answering a ping s", ping["longest_gap_s"]),
+                 ("during the upgrade: API versions answering", ", ".join(versions) or "-")]
     for size, sized in results.get("sizes", {}).items():
         rows += [(f"{size} VMs: converge s", f"{sized['converge']:.1f}"),
                  (f"{size} VMs: no-op s", f"{sized['seconds']:.1f}"),
@@ -443,6 +522,15 @@ def main():
     noops = [results["noop"], *results["sizes"].values()]
     if any(run["changed"] for run in noops):
         print("bench: a no-op run changed something (see the table and .cache/bench/no-op*.log)", file=sys.stderr)
+        return 2
+    problems = load_problems(results["steady"], STEADY_MIN_SENT)
+    if "upgrade" in results:
+        upgrade = results["upgrade"]
+        problems += load_problems(upgrade["load"], UPGRADE_MIN_SENT)
+        if sum(d[3] for d in upgrade["drains"]):
+            problems.append(f"sessions cut at drain: {upgrade['drains']}")
+    if problems:
+        print("bench: the load through the proxy: " + "; ".join(problems), file=sys.stderr)
         return 2
     change = results["one_change"]
     if not change["planned"] == change["restarted"] == change["expected"]:

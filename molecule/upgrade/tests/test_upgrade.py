@@ -253,7 +253,7 @@ def test_rolling_upgrade_under_load_fails_no_request(host, tmp_path, capsys):
         ping = stop_pinger(pinger_vm)
     spiffcheck.wait_for(lambda: host.file("/var/tmp/load.json").exists, 30 + SLOW_SECONDS, "load generator summary")
     load = json.loads(host.file("/var/tmp/load.json").content_string)
-    drains = DRAIN_LINE.findall(res.stdout)
+    drains = DRAIN_LINE.findall(" ".join(res.stdout.split()))  # a long line may be folded
     with capsys.disabled():
         print(f"\nload through the proxy during the upgrade: {json.dumps(load)}")
         print(f"requests sent: {load['sent']} (at least {MIN_SENT}), failed: {load['failed']}, "
