@@ -347,7 +347,7 @@ def upgrade_under_load(size):
     files = {name: f"{VM_DIR}/load.{name}" for name in ["stop", "ready", "json", "log"]}
     vm("sh", "-c", f"rm -f {VM_DIR}/load.*")
     command = " ".join(loadgen_cmd(files["json"], "--stop-file", files["stop"], "--ready-file", files["ready"],
-                                   "--whoami", "--slow-workers", "2", "--slow-seconds", str(SLOW_SECONDS),
+                                   "--whoami", "--slow-workers", "1", "--slow-seconds", str(SLOW_SECONDS),
                                    "--min-sent", str(UPGRADE_MIN_SENT)))
     vm("sh", "-c", f"setsid -f {command} >{files['log']} 2>&1")
     wait_in_vm(files["ready"], 30, "load generator running")
