@@ -289,10 +289,15 @@ def test_rolling_upgrade_under_load_fails_no_request(host, tmp_path, capsys):
     # ... and every job posted meanwhile (load and before) is done.
     assert load["jobs_posted"] > 0, load
 
+    seen = {}
+
     def all_done():
-        summary = spiffcheck.http(host, spiffcheck.api_url("up-app1", "standin/jobs/summary", prefix="/api"))[1]
-        return summary if summary["oldest_not_done"] is None else None
-    summary = spiffcheck.wait_for(all_done, 90, "every job done")
+        seen.update(spiffcheck.http(host, spiffcheck.api_url("up-app1", "standin/jobs/summary", prefix="/api"))[1])
+        return dict(seen) if seen["oldest_not_done"] is None else None
+    try:
+        summary = spiffcheck.wait_for(all_done, 180, "every job done")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; jobs: {seen}") from None
     assert summary["total"] >= load["jobs_posted"], summary
 
     for name in API_HOSTS:
