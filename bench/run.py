@@ -218,7 +218,7 @@ def no_op(phase, size, release):
     REPEAT runs, alternating; return a dict (changed: the most any of the no-ops changed)."""
     times, baselines, changed = [], [], 0
     for attempt in range(REPEAT):
-        seconds, output = site(phase if attempt == 0 else f"{phase}-{attempt + 1}", size, release)
+        seconds, output = site(phase if attempt == 0 else f"{phase}-run{attempt + 1}", size, release)
         times.append(seconds)
         changed = max(changed, spiffcheck.recap_changes(output))
         baselines.append(playbook(f"{phase}-baseline", size, FACTS)[0])
