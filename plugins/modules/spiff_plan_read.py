@@ -74,7 +74,7 @@ options:
   gather_subset:
     description:
       - Also gather this host's facts, as M(ansible.builtin.setup) does with this subset,
-        and return them as C(ansible_facts): the plan reads a host once, facts included.
+        and return them as C(ansible_facts), so the plan reads a host once, facts included.
       - Empty (the default) gathers none.
     type: list
     elements: str

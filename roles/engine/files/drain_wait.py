@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Wait until a server in maintenance has no session left on this HAProxy.
 
   drain_wait.py SOCKET BACKEND SERVER TIMEOUT
