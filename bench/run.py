@@ -392,7 +392,7 @@ def machine():
 
 
 def ratio(a, b):
-    return f"{a / b:.1f}" if b else "-"
+    return f"{a / b:.2f}" if b else "-"
 
 
 def load_rows(label, load):
