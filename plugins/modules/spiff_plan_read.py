@@ -230,17 +230,20 @@ def observe(module, params):
 
 def image_ids(module, engine, images):
     """{image: its id, '' when absent}: one engine call when every image is there (the usual case)."""
+    def inspect(names):
+        rc, out, dummy = module.run_command([engine, "image", "inspect", "--format", "{{.Id}}", "--"] + names)
+        return rc, out.split()
+
     if not images:
         return {}
-    rc, out, dummy = module.run_command([engine, "image", "inspect", "--format", "{{.Id}}", "--"] + list(images))
-    ids = out.split()
+    rc, ids = inspect(list(images))
     if rc == 0 and len(ids) == len(images):
         return dict(zip(images, ids))
     # Some image is missing: the output no longer lines up with the names, so ask for each.
     found = {}
     for image in images:
-        rc, out, dummy = module.run_command([engine, "image", "inspect", "--format", "{{.Id}}", "--", image])
-        found[image] = out.strip() if rc == 0 else ""
+        rc, ids = inspect([image])
+        found[image] = ids[0] if rc == 0 and ids else ""
     return found
 
 
