@@ -301,7 +301,8 @@ def test_rolling_upgrade_under_load_fails_no_request(host, tmp_path, capsys):
     try:
         spiffcheck.wait_for(lambda: not_done() == 0, 90, "every job done")
     except AssertionError:
-        assert not_done() <= limit, f"{not_done()} jobs not done 90 s after the upgrade (at most {limit}): {seen}"
+        left = not_done()
+        assert left <= limit, f"{left} jobs not done 90 s after the upgrade (at most {limit}): {seen}"
     summary = dict(seen)
     with capsys.disabled():
         print(f"jobs posted during the upgrade: {load['jobs_posted']}; all jobs: {summary['by_status']}")
