@@ -214,7 +214,10 @@ def test_status_reports_a_stopped_worker_and_a_second_background(host):
 
 
 def test_remove_keeps_the_data_and_a_second_run_changes_nothing(host):
-    res = day2("remove.yml")
+    refused = day2("remove.yml")
+    assert refused.returncode != 0 and "-e spiff_remove_confirm=true" in refused.stdout, spiffcheck.failure(refused)
+    assert host.service("spiff-api").is_running  # nothing removed without the confirmation
+    res = day2("remove.yml", "-e", "spiff_remove_confirm=true")
     assert res.returncode == 0, spiffcheck.failure(res)
     assert host.run("ls /etc/systemd/system/spiff-*").rc != 0
     assert host.check_output("systemctl list-units --all --no-legend 'spiff-*'") == ""
@@ -226,12 +229,12 @@ def test_remove_keeps_the_data_and_a_second_run_changes_nothing(host):
     assert host.file("/var/backups/spiff/pg-before/database.pgdump").exists  # backups stay
     assert not host.file("/usr/local/sbin/spiff-backup").exists
     assert f"Kept the data in /var/lib/spiff on {HOST}" in res.stdout
-    again = day2("remove.yml")
+    again = day2("remove.yml", "-e", "spiff_remove_confirm=true")
     assert again.returncode == 0 and spiffcheck.recap_changes(again.stdout) == 0, spiffcheck.failure(again)
 
 
 def test_remove_deletes_the_data_when_asked(host):
-    res = day2("remove.yml", "-e", "spiff_remove_data=true")
+    res = day2("remove.yml", "-e", "spiff_remove_confirm=true", "-e", "spiff_remove_data=true")
     assert res.returncode == 0, spiffcheck.failure(res)
     assert not host.file("/var/lib/spiff").exists
     assert host.file("/var/backups/spiff/pg-before/database.pgdump").exists

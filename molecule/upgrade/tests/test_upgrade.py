@@ -346,7 +346,7 @@ def test_scale_out_to_a_new_host_and_back(host, tmp_path):
     # Retire it: out of every group (above), then removed with --limit.
     inventory = spiffcheck.sandbox_inventory(tmp_path / "retire", dict(LAYOUT, retired=["up-app3"]), REPO)
     res = spiffcheck.run_playbook(inventory, REPO / "playbooks" / "remove.yml", "--limit", "up-app3",
-                                  "-e", f"spiff_secrets_dir={SECRETS}")
+                                  "-e", f"spiff_secrets_dir={SECRETS}", "-e", "spiff_remove_confirm=true")
     assert res.returncode == 0, spiffcheck.failure(res)
     app3 = host.get_host("docker://up-app3")
     assert app3.check_output("podman ps --all --format '{{.Names}}'") == ""
