@@ -92,6 +92,12 @@ def test_backup_destroy_restore(host):
     assert unknown.returncode != 0
     assert "Backup nosuch has no database.sql in /var/backups/spiff/nosuch on bk-db. Backups there: before." \
         in " ".join((unknown.stdout + unknown.stderr).split()), spiffcheck.failure(unknown)
+    db.run_expect([0], f"cp -a {BACKUPS}/before {BACKUPS}/cut && sed -i '$d' {BACKUPS}/cut/database.sql")
+    cut = playbook("restore.yml", "-e", "spiff_restore_name=cut", "-e", "spiff_restore_confirm=true")
+    assert cut.returncode != 0
+    assert f"cannot be restored: {BACKUPS}/cut/database.sql (the dump does not end with the line mysqldump writes" \
+        in " ".join((cut.stdout + cut.stderr).split()), spiffcheck.failure(cut)
+    db.run_expect([0], f"rm -rf {BACKUPS}/cut")
     assert not db.file("/var/lib/spiff/database").exists  # nothing was changed by the refused runs
     assert host.service("spiff-api.service").is_running
 
@@ -102,6 +108,10 @@ def test_backup_destroy_restore(host):
     assert job_status(host, after["id"]) == 404
     assert host.file(f"{MODELS}/restore-check/model.json").content_string == "before\n"
     assert not host.file(f"{MODELS}/created-after").exists
+    # The models as they were before the restore were kept as a backup of their own.
+    safety = host.check_output(f"ls -1d {BACKUPS}/before-restore-*")  # one name on both hosts
+    assert "./created-after" in host.check_output(f"tar -tzf {safety}/process_models.tar.gz")
+    assert db.file(f"{safety}/database.sql").exists
     assert spiffcheck.run_job(host, "bk-app", "written after the restore")["status"] == "done"
     for task in ("spiff.arena.engine : Write the firewall rules", "spiff.arena.engine : Write the firewall unit",
                  "spiff.arena.engine : Load the firewall rules", "spiff.arena.backup : Write the backup script",

@@ -167,10 +167,27 @@ def test_backup_and_restore_with_postgresql(host):
     assert host.file(dump).mode == 0o600 and host.check_output(f"head -c 5 {dump}") == "PGDMP"
     assert host.file("/var/backups/spiff/pg-before/process_models.tar.gz").mode == 0o600
     after = spiffcheck.run_job(host, HOST, "written after the backup")
+
+    # A dump cut in half is refused before anything is stopped or dropped.
+    host.run_expect([0], "cp -a /var/backups/spiff/pg-before /var/backups/spiff/pg-cut && "
+                         "f=/var/backups/spiff/pg-cut/database.pgdump && truncate -s $(( $(stat -c %s $f) / 2 )) $f")
+    cut = day2("restore.yml", "-e", "spiff_restore_name=pg-cut", "-e", "spiff_restore_confirm=true")
+    flat = " ".join((cut.stdout + cut.stderr).split())
+    assert cut.returncode != 0 and "Backup pg-cut on " + HOST + " cannot be restored: " \
+        "/var/backups/spiff/pg-cut/database.pgdump" in flat and "Nothing was changed" in flat, spiffcheck.failure(cut)
+    assert spiffcheck.http(host, spiffcheck.api_url(HOST, f"standin/jobs/{after['id']}"))[0] == 200
+    host.run_expect([0], "rm -rf /var/backups/spiff/pg-cut")
+
     res = day2("restore.yml", "-e", "spiff_restore_name=pg-before", "-e", "spiff_restore_confirm=true")
     assert res.returncode == 0, spiffcheck.failure(res)
     assert spiffcheck.http(host, spiffcheck.api_url(HOST, f"standin/jobs/{before['id']}"))[0] == 200
     assert spiffcheck.http(host, spiffcheck.api_url(HOST, f"standin/jobs/{after['id']}"))[0] == 404
+    # What was there before the restore is a backup of its own, with the row written after pg-before.
+    safety = host.check_output("ls -1d /var/backups/spiff/before-restore-*").split()
+    assert len(safety) == 1, safety
+    assert host.file(f"{safety[0]}/process_models.tar.gz").exists
+    rows = host.check_output(f"podman exec -i spiff-database pg_restore --data-only --file=- < {safety[0]}/database.pgdump")
+    assert "written after the backup" in rows
     assert spiffcheck.run_job(host, HOST, "written after the restore")["status"] == "done"
 
 
