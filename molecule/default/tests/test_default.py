@@ -145,6 +145,21 @@ def test_no_generated_secret_leaks(host, noop_run):
         host.run("rm -f /var/tmp/spiff-secrets.txt")
 
 
+def test_no_generated_secret_at_vvv(host):
+    """A converge at -vvv that takes every service through its apply path (the one that
+    renders each spec, environment and unit) prints none of the generated secrets."""
+    ephemeral = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+    secrets = {p.name: p.read_text().strip() for p in (ephemeral / "inventory" / ".secrets").iterdir() if p.is_file()}
+    res = spiffcheck.run_playbook(ephemeral / "inventory", pathlib.Path(__file__).parents[1] / "converge.yml",
+                                  "-vvv", "-e", "spiff_apply_unchanged=true")
+    output = res.stdout + res.stderr
+    assert res.returncode == 0, spiffcheck.failure(res)
+    assert "Render the unit and environment of spiff-api" in output  # the apply path ran
+    for name, value in secrets.items():
+        assert value not in output, f"{name} shown at -vvv"
+    assert "extra-secret-value" not in output, "an extra secret setting shown at -vvv"
+
+
 @pytest.mark.parametrize("name", SERVICES)
 def test_least_privilege(host, name):
     inspect = host.check_output(
