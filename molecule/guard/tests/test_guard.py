@@ -83,11 +83,22 @@ def test_two_background_hosts_fail_before_any_change(host, tmp_path, limit):
     assert snapshot(host) == before
 
 
+def unit_events(vm, since, word):
+    """Times (s since the epoch) of systemd's `word` messages for spiff-background since `since`."""
+    lines = vm.check_output(f"journalctl -u spiff-background.service --since @{since} -o short-unix --no-pager")
+    return [float(line.split()[0]) for line in lines.splitlines() if f" {word} spiff-background.service" in line]
+
+
 def test_moving_background_leaves_exactly_one(host, tmp_path):
+    started = int(host.check_output("date +%s"))
     res = site(tmp_path, ["guard-b"])
     assert res.returncode == 0, spiffcheck.failure(res)
     assert "Background host: guard-b" in res.stdout
     a, b = (host.get_host(f"docker://{name}") for name in HOSTS)
+    # Stop first: the old one stopped before the new one began to start.
+    stopped, starting = unit_events(a, started, "Stopped"), unit_events(b, started, "Starting")
+    assert stopped and starting, (stopped, starting)
+    assert max(stopped) < min(starting), (stopped, starting)
     assert not a.file("/etc/systemd/system/spiff-background.service").exists
     assert not a.service("spiff-background.service").is_running
     assert a.run("podman container exists spiff-background").rc == 1
