@@ -143,6 +143,32 @@ def test_http_redirects_to_https(host):
     assert out == "301 https://up-edge/api/v1.0/status"
 
 
+TLS_PROBE = """
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile="%s")
+ctx.check_hostname = False
+ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+ctx.set_ciphers(sys.argv[1])
+try:
+    with socket.create_connection(("127.0.0.1", 443)) as raw, ctx.wrap_socket(raw) as tls:
+        print(tls.cipher()[0])
+except ssl.SSLError as err:
+    print("refused", err.reason)
+""" % CA
+
+
+def test_tls_policy_and_security_headers(host):
+    host.run_expect([0], f"cat > /tmp/tls_probe.py <<'EOF'{TLS_PROBE}EOF")
+    assert host.check_output("python3 /tmp/tls_probe.py 'ECDHE+AESGCM'").startswith("ECDHE-")
+    for weak in ("AES128-SHA", "ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES128-SHA", "AES256-GCM-SHA384"):
+        assert host.check_output(f"python3 /tmp/tls_probe.py '{weak}'").startswith("refused"), weak
+    headers = host.check_output(f"curl -sS -o /dev/null -D - --cacert {CA} {PUBLIC}/").lower()
+    for line in ("strict-transport-security: max-age=31536000", "x-content-type-options: nosniff",
+                 "x-frame-options: sameorigin", "content-security-policy: frame-ancestors 'self'",
+                 "referrer-policy: strict-origin-when-cross-origin"):
+        assert line in headers, headers
+
+
 @pytest.mark.parametrize("path", ["/api/metrics", "/api/v1.0/debug/url-info", "/api//metrics", "/api/%6detrics",
                                   "/api/v1.0/%64ebug/url-info", "/api/v1.0/./debug/url-info", "/metrics"])
 def test_private_endpoints_not_reachable_through_the_proxy(host, path):
