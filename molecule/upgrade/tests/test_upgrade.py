@@ -148,7 +148,7 @@ import socket, ssl, sys
 ctx = ssl.create_default_context(cafile="%s")
 ctx.check_hostname = False
 ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-ctx.set_ciphers(sys.argv[1])
+ctx.set_ciphers(sys.argv[1])  # outside the try: a cipher this client cannot offer fails the test
 try:
     with socket.create_connection(("127.0.0.1", 443)) as raw, ctx.wrap_socket(raw) as tls:
         print(tls.cipher()[0])
