@@ -30,6 +30,15 @@ def test_units_run_docker_containers(host, unit):
     assert "/usr/bin/docker run" in host.file(f"/etc/systemd/system/{unit}").content_string
 
 
+@pytest.mark.parametrize("unit", UNITS)
+def test_logs_go_to_the_journal_only(host, unit):
+    container = unit[: -len(".service")]
+    assert host.check_output(f"docker inspect --format '{{{{.HostConfig.LogConfig.Type}}}}' {container}") == "none"
+    assert host.check_output(f"docker inspect --format '{{{{.LogPath}}}}' {container}") == ""
+    journal = host.check_output(f"journalctl -u {unit} --no-pager -o cat")
+    assert "ready to accept connections" in journal.lower(), journal[-2000:]  # the server's own lines
+
+
 def test_database_login_with_password_only(host):
     good = host.run("psql postgresql://spiffworkflow:%s@docker-d12:5432/spiffworkflow -tAc 'select 1'",
                     secret("database_password"))
