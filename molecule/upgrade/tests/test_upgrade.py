@@ -211,6 +211,28 @@ def server_errors(host):
     return "\n".join(found)
 
 
+def test_a_failed_migration_leaves_the_old_release_serving(host, tmp_path):
+    """The new image's migration fails (a test-only setting of the stand-in): a backup was
+    taken before it, the workers stopped for it (spiff_backend_migrate_quiesce) run again,
+    and both API replicas still serve the old release."""
+    failing = json.dumps({"spiff_backend_extra_env": {"STANDIN_FAIL_MIGRATION": "1"}})
+    res = site(tmp_path, LAYOUT, "v3.0.1", "-e", failing, "-e", "spiff_backend_migrate_quiesce=true")
+    flat = " ".join((res.stdout + res.stderr).split())
+    assert res.returncode != 0
+    assert "failed; no API replica was (re)started: the old release still serves." in flat, spiffcheck.failure(res)
+    backup = re.search(r"The database as it was before is backup (before-migrate-\d{8}T\d{6}Z) on up-edge", flat)
+    assert backup, spiffcheck.failure(res)
+    assert "TASK [spiff.arena.backend : Stop the workers and Background during the migration]" in res.stdout
+    dump = f"/var/backups/spiff/{backup.group(1)}/database.pgdump"
+    assert host.file(dump).exists and host.check_output(f"head -c 5 {dump}") == "PGDMP"
+    assert "PLAY [Roll the API replicas" not in res.stdout  # the run stopped at the migration
+    assert served_by(host) == {("up-app1", "v3.0.0"), ("up-app2", "v3.0.0")}
+    for name in API_HOSTS:
+        assert host.get_host(f"docker://{name}").service("spiff-worker.service").is_running, name
+        assert image_of(host, name, "worker") == "v3.0.0", name
+    assert spiffcheck.run_job(host, "up-app2", "after the failed migration")["status"] == "done"
+
+
 def test_a_failing_replica_stops_the_rollout_while_the_rest_serve(host, tmp_path):
     """up-app1 cannot start its new API (its address is not on the host): the run stops
     there, every other service stays on the old release and the proxy keeps serving."""

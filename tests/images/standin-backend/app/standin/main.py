@@ -89,6 +89,9 @@ def migrate():
     """`flask db upgrade` in the image (as `uv run flask db upgrade` upstream)."""
     settings.validate_or_exit()
     db.wait_for_connection(timeout=60)
+    if os.environ.get("STANDIN_FAIL_MIGRATION"):  # test-only: a migration that fails, schema untouched
+        log("migration failed: STANDIN_FAIL_MIGRATION is set")
+        sys.exit(1)
     db.upgrade()
     log("database schema is at head")
 
