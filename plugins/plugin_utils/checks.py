@@ -268,6 +268,7 @@ OPTION_CHECKS = {
     "spiff_release": "release",
     "spiff_image_registry": "image",
     "spiff_image_registry_password": "optional_secret",
+    "spiff_image_registry_ca": "pem_certificate",
     "spiff_backend_image": "image",
     "spiff_frontend_image": "image",
     "spiff_connector_image": "image",

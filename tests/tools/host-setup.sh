@@ -10,6 +10,8 @@ cd "$(dirname "$0")/../.."
 need=()
 command -v dockerd >/dev/null || need+=(docker.io)
 command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
+# pushes the sandbox's image archives into the docker scenario's registry
+command -v skopeo >/dev/null || need+=(skopeo)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 if ((${#need[@]})); then
   echo "host-setup: installing ${need[*]}"

@@ -1,4 +1,5 @@
-"""The engine runs services with docker just as with podman."""
+"""The engine runs services with docker just as with podman, every image pulled from a
+registry with TLS (the scenario's own CA) and a password (molecule/docker/converge.yml)."""
 
 import json
 import os
@@ -14,6 +15,33 @@ UNITS = ["spiff-database.service", "spiff-redis.service"]
 
 def secret(name):
     return (EPHEMERAL / "inventory" / ".secrets" / name).read_text().strip()
+
+
+REGISTRY_PASSWORD = EPHEMERAL / "registry" / "password"
+PULLED = ["docker-reg:5000/library/postgres:15", "docker-reg:5000/library/redis:7",
+          "docker-reg:5000/sartography/connector-proxy-demo:v3.0.0"]
+
+
+def test_every_image_pulled_from_the_registry(host):
+    images = host.check_output("docker images --format '{{.Repository}}:{{.Tag}}'").split()
+    assert sorted(images) == sorted(PULLED), images
+    assert host.service("spiff-connector.service").is_running
+    assert host.check_output("ls -A /var/lib/spiff/images 2>/dev/null || true") == ""  # no archive travelled
+    assert "Pull docker-reg:5000/sartography/connector-proxy-demo:v3.0.0" in (EPHEMERAL / "ansible.log").read_text()
+
+
+def test_registry_refuses_anonymous_pulls(host):
+    """So the pulls above went through the collection's login and its CA."""
+    ca = "/etc/docker/certs.d/docker-reg:5000/ca.crt"
+    assert host.file(ca).exists
+    code = host.check_output(f"curl -sS -o /dev/null -w '%{{http_code}}' --cacert {ca} https://docker-reg:5000/v2/_catalog")
+    assert code == "401"
+
+
+def test_registry_login_is_a_root_only_file(host):
+    login = host.file("/root/.docker/config.json")
+    assert login.user == "root" and login.mode == 0o600 and host.file("/root/.docker").mode == 0o700
+    assert '"docker-reg:5000"' in login.content_string
 
 
 def test_docker_daemon_runs_and_podman_is_unused(host):
@@ -56,9 +84,12 @@ def test_no_secret_in_units_processes_or_log(host):
     units = host.check_output("cat /etc/systemd/system/spiff-*.service")
     processes = host.check_output("ps -eo args")
     log = (EPHEMERAL / "ansible.log").read_text()
-    for name in ("database_password", "database_admin_password", "redis_password"):
-        value = secret(name)
+    values = {name: secret(name) for name in ("database_password", "database_admin_password", "redis_password")}
+    values["registry password"] = REGISTRY_PASSWORD.read_text().strip()
+    readable = host.check_output("find /etc /root /var/lib/spiff -xdev -type f -perm -o=r -print0 | xargs -0 cat")
+    for name, value in values.items():
         assert value not in units and value not in processes and value not in log, name
+        assert value not in readable, name
 
 
 @pytest.mark.parametrize("unit", UNITS)
