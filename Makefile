@@ -103,7 +103,8 @@ molecule: venv images
 	python3 tests/tools/run_scenarios.py --jobs $(MOLECULE_JOBS) $(filter-out $(NOT_TESTED),$(SCENARIOS))
 
 demo: venv images
-	molecule converge -s $(DEMO_SCENARIO)
+	python3 tests/tools/demo_images.py --out .cache/demo-images.yml
+	molecule converge -s $(DEMO_SCENARIO) -- -e @$(CURDIR)/.cache/demo-images.yml
 	molecule verify -s $(DEMO_SCENARIO)
 
 demo-destroy: venv
