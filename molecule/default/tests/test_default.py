@@ -247,7 +247,8 @@ def test_status_reports_a_stopped_worker_and_a_second_background(host):
 
 def test_remove_keeps_the_data_and_a_second_run_changes_nothing(host):
     refused = day2("remove.yml")
-    assert refused.returncode != 0 and "-e spiff_remove_confirm=true" in refused.stdout, spiffcheck.failure(refused)
+    assert refused.returncode != 0, spiffcheck.failure(refused)
+    assert "-e spiff_remove_confirm=true" in " ".join((refused.stdout + refused.stderr).split())
     assert host.service("spiff-api").is_running  # nothing removed without the confirmation
     res = day2("remove.yml", "-e", "spiff_remove_confirm=true")
     assert res.returncode == 0, spiffcheck.failure(res)

@@ -10,6 +10,7 @@ import json
 import os
 import pathlib
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -155,6 +156,21 @@ try:
 except ssl.SSLError as err:
     print("refused", err.reason)
 """ % CA
+
+
+def vm_address(name):
+    return subprocess.run(["docker", "inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.mark.parametrize("port", [7000, 8001], ids=["api", "frontend"])
+def test_api_and_frontend_ports_answer_the_proxy_only(host, port):
+    """spiff_firewall (on by default): with a proxy, an app host's API and frontend ports
+    answer the proxy host, and not this machine, which is in no group."""
+    assert host.check_output(f"curl -sS -o /dev/null -w '%{{http_code}}' http://up-app1:{port}/") in ("200", "404")
+    with pytest.raises(OSError):  # dropped: no answer at all
+        socket.create_connection((vm_address("up-app1"), port), timeout=3).close()
+    socket.create_connection((vm_address("up-edge"), 443), timeout=3).close()  # the proxy answers everyone
 
 
 def test_tls_policy_and_security_headers(host):
