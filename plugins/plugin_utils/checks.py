@@ -191,6 +191,18 @@ def _env_dict(value):
     return None
 
 
+_SERVICES = ("database", "redis", "rabbitmq", "proxy", "api", "worker", "background", "migrate", "frontend", "connector")
+
+
+def _memory_sizes(value):
+    for key, item in value.items():
+        if key not in _SERVICES:
+            return f"has {key}, no service of the collection: use {', '.join(_SERVICES)}"
+        if not re.match(r"^([1-9][0-9]*[kmg]?)?$", str(item)):
+            return f"has {key}: {item}, no memory size: give a number with k, m or g (512m, 2g), or \"\" for no limit"
+    return None
+
+
 def _words(value):
     for item in value:
         if one_line(str(item)):
@@ -213,6 +225,7 @@ CHECKS = {
     "openid_url": (lambda v: _url(v, schemes=["http", "https"], path=True, empty=True), "an http(s) URL"),
     "controller_dir": (_controller_dir, "an existing directory on the controller"),
     "pem_certificate": (_pem("certificate chain (PEM)"), "PEM text, not a path"),
+    "memory_sizes": (_memory_sizes, "service name: memory size (512m, 2g) or \"\""),
     "pem_key": (_pem("private key (PEM)"), "PEM text, not a path"),
     "release": (_release, "an image tag like v3.0.0"),
     "image": (_image, "an image reference"),
@@ -269,6 +282,8 @@ OPTION_CHECKS = {
     "spiff_image_registry": "image",
     "spiff_image_registry_password": "optional_secret",
     "spiff_image_registry_ca": "pem_certificate",
+    "spiff_container_memory": "memory_sizes",
+    "spiff_container_pids_limit": "not_negative",
     "spiff_backend_image": "image",
     "spiff_frontend_image": "image",
     "spiff_connector_image": "image",

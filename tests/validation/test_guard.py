@@ -72,6 +72,7 @@ GOOD = {
     "api-on-subdomain": dict(spiff_backend_url="https://api.spiff.example.com", spiff_frontend_url="https://spiff.example.com"),
     "numbers-as-strings": dict(spiff_backend_port="7100", spiff_backend_server_workers="8", spiff_health_timeout="600"),
     "named-environment": dict(spiff_backend_environment="staging"),
+    "container-limits": dict(spiff_container_memory={"api": "4g", "frontend": ""}, spiff_container_pids_limit=0),
     "extra-settings": dict(spiff_backend_extra_env={"SPIFFWORKFLOW_BACKEND_DATABASE_POOL_SIZE": "10"},
                            spiff_backend_extra_secret_env={"SPIFFWORKFLOW_BACKEND_SENTRY_DSN": "https://k@s/2"}),
     "existing-controller-dirs": dict(spiff_image_archive_dir=str(REPO / "tests"),
@@ -170,6 +171,10 @@ CASES = {
                             "unescaped @"),
     "broker-with-redis-host": (dict(spiff_broker_url="redis://:pw@redis:6379/0"), "spiff_broker_url",
                                "is set while spiff_redis has a host"),
+    # container limits
+    "memory-unknown-service": (dict(spiff_container_memory={"db": "1g"}), "spiff_container_memory",
+                               "has db, no service of the collection"),
+    "memory-bad-size": (dict(spiff_container_memory={"api": "2GB"}), "spiff_container_memory", "no memory size"),
     # the encryption key
     "fernet-key": (dict(spiff_backend_encryption_key="x" * 44), "spiff_backend_encryption_key", "exactly 32 bytes"),
     "key-32-characters-33-bytes": (dict(spiff_backend_encryption_key="é" + "x" * 31), "spiff_backend_encryption_key",

@@ -1,5 +1,6 @@
 """All-in-one: every component runs, the job chain works end to end."""
 
+import json
 import os
 import pathlib
 import re
@@ -170,6 +171,36 @@ def test_least_privilege(host, name):
     assert "no-new-privileges" in security
     for cap in ("CAP_NET_RAW", "CAP_MKNOD", "CAP_AUDIT_WRITE", "CAP_SYS_CHROOT", "CAP_SETFCAP", "CAP_SYS_ADMIN"):
         assert cap not in caps, (name, cap)
+
+
+def container_table():
+    """The README's container table: service -> its row (dict by column)."""
+    readme = (pathlib.Path(os.environ["MOLECULE_PROJECT_DIRECTORY"]) / "README.md").read_text()
+    rows = readme.split("<!-- container-table -->")[1].split("<!-- /container-table -->")[0].strip().splitlines()
+    head = [c.strip() for c in rows[0].strip("|").split("|")]
+    return {cells[0]: dict(zip(head, cells)) for cells in
+            ([c.strip() for c in row.strip("|").split("|")] for row in rows[2:])}
+
+
+SIZES = {"k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
+FIVE = ["CAP_NET_RAW", "CAP_MKNOD", "CAP_AUDIT_WRITE", "CAP_SYS_CHROOT", "CAP_SETFCAP"]
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_container_matches_the_readme_table(host, name):
+    row = container_table()[name]
+    out = host.check_output(
+        "podman inspect --format '{{json .EffectiveCaps}} {{.HostConfig.ReadonlyRootfs}} {{.HostConfig.Memory}} "
+        "{{.HostConfig.PidsLimit}}' spiff-%s", name)
+    caps_json, readonly, memory, pids = out.rsplit(" ", 3)
+    caps = json.loads(caps_json) or []
+    if row["capabilities"] == "none":
+        assert caps == [], (name, caps)
+    else:
+        assert row["capabilities"] == "all but the five" and caps and not set(FIVE) & set(caps), (name, caps)
+    assert readonly == ("true" if row["read-only root"] == "yes" else "false"), name
+    assert int(memory) == int(row["memory"][:-1]) * SIZES[row["memory"][-1]], (name, memory)
+    assert int(pids) == int(row["processes"]), (name, pids)
 
 
 # Backup and restore with PostgreSQL (the backup scenario: MySQL on its own host) ------
