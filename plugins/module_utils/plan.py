@@ -21,7 +21,8 @@ process models, the schema migration), described by checksums only:
     tree       {dir, files: {relative path: checksum}, exact}: files that must be
                there (exact: and no other file, .git left out)
     git        {dir, url, version, key_file}: a clone whose HEAD must be the
-               commit the remote's version (branch, tag or commit) names now
+               commit the remote's version (branch, tag or commit) names now,
+               with no file changed
     always     a reason to apply it whatever the host has ('' for none)
     state      present, or absent: then only absent and container count
     restarts   true for a long-running service: a change restarts it
@@ -118,10 +119,17 @@ def git_head(top):
     return res.stdout.strip() if res.returncode == 0 else ""
 
 
+def git_dirty(top):
+    """Whether the work tree in top has changes or files git does not know."""
+    res = subprocess.run(["git", "-C", top, "status", "--porcelain"], capture_output=True, text=True, check=False)
+    return res.returncode != 0 or bool(res.stdout.strip())
+
+
 def git_state(git):
-    """{head, remote, problem} of one git item of the plan."""
+    """{head, remote, problem, dirty} of one git item of the plan."""
     remote, problem = git_remote_commit(git["url"], git["version"], git.get("key_file", ""))
-    return {"head": git_head(git["dir"]), "remote": remote, "problem": problem}
+    head = git_head(git["dir"])
+    return {"head": head, "remote": remote, "problem": problem, "dirty": bool(head) and git_dirty(git["dir"])}
 
 
 def plan_files(files, env_file=""):
@@ -232,6 +240,8 @@ def _verdict(item, seen):
         elif have["head"] != have.get("remote"):
             reasons.append("%s is at %s, %s is %s" % (git["dir"], have["head"][:12], git["version"],
                                                       (have.get("remote") or "?")[:12]))
+        if have.get("dirty"):
+            reasons.append("files changed in " + git["dir"])
     if tree:
         have = seen["trees"].get(tree["dir"], {})
         differ = sorted(rel for rel, sha in tree["files"].items() if have.get(rel) != sha)

@@ -179,6 +179,8 @@ def test_read_only_models_from_git_follow_the_ref():
     seen["gits"]["/m"]["remote"] = "b" * 40
     v = verdict(item, seen)
     assert v["action"] == "apply" and v["reasons"] == ["/m is at aaaaaaaaaaaa, main is bbbbbbbbbbbb"]
+    seen["gits"]["/m"] = {"head": "a" * 40, "remote": "a" * 40, "problem": "", "dirty": True}
+    assert verdict(item, seen)["reasons"] == ["files changed in /m"]
     seen["gits"]["/m"] = {"head": "", "remote": "b" * 40, "problem": ""}
     assert verdict(item, seen)["reasons"] == ["no clone in /m"]
     seen["gits"]["/m"] = {"head": "a" * 40, "remote": "", "problem": "main names no branch or tag of git://git/models.git"}
@@ -201,3 +203,6 @@ def test_git_remote_commit_reads_branches_and_peeled_tags(tmp_path):
     assert plan.git_remote_commit(str(repo), "c" * 40) == ("c" * 40, "")
     assert plan.git_remote_commit(str(repo), "nope")[1] == f"nope names no branch or tag of {repo}"
     assert plan.git_head(str(repo)) == head and plan.git_head(str(tmp_path)) == ""
+    assert not plan.git_dirty(str(repo))
+    (repo / "f").write_text("2")
+    assert plan.git_dirty(str(repo))
