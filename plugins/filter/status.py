@@ -27,7 +27,7 @@ def _duration(seconds):
 
 def status_report(results, groups):
     """{table, problems, background} for {host: spiff_status result} and the inventory's groups."""
-    rows, problems, background = [], [], []
+    rows, problems, background, models = [], [], [], {}
     for host in sorted(results):
         result = results[host] or {}
         if result.get("unreachable") or result.get("failed") or "services" not in result:
@@ -50,6 +50,9 @@ def status_report(results, groups):
                 rows.append((host, component, "missing", "-", "-", "-"))
                 problems.append(f"spiff-{component} is not on {host}, which is in {group}: run playbooks/site.yml.")
         background += [f"{host}/{name}" for name in result.get("background", [])]
+        if result.get("models"):
+            models[host] = result["models"]
+            rows.append((host, "process models", result["models"], "-", "-", "-"))
 
     if len(background) != 1:
         where = ", ".join(background) or "nowhere"
@@ -60,10 +63,18 @@ def status_report(results, groups):
                "Stop every one not started by the collection's unit (spiff-background), or look at: "
                "journalctl -u spiff-background on each of those hosts."))
 
+    if len(set(models.values())) > 1:
+        problems.append(
+            "The process models differ between backend hosts (" + "; ".join(f"{h}: {r}" for h, r in sorted(models.items()))
+            + "): every API, worker and Background must run the same ones. Run playbooks/site.yml to put them in"
+            " place again (read-only), or look at what changed them.")
+
     widths = [max(len(str(row[i])) for row in rows + [HEADER]) for i in range(len(HEADER))]
     table = ["  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in [HEADER] + rows]
     table.append(f"Background: {', '.join(background) or 'none'}")
-    return {"table": table, "problems": problems, "background": background}
+    if models:
+        table.append(f"Process models: {' / '.join(sorted(set(models.values())))}")
+    return {"table": table, "problems": problems, "background": background, "models": models}
 
 
 class FilterModule:

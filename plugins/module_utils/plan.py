@@ -18,7 +18,11 @@ process models, the schema migration), described by checksums only:
     images     images that must be present
     absent     paths that must not exist; container: a container that must not
     exists     paths that must exist
-    tree       {dir, files: {relative path: checksum}}: files that must be there
+    tree       {dir, files: {relative path: checksum}, exact}: files that must be
+               there (exact: and no other file, .git left out)
+    git        {dir, url, version, key_file}: a clone whose HEAD must be the
+               commit the remote's version (branch, tag or commit) names now,
+               with no file changed
     always     a reason to apply it whatever the host has ('' for none)
     state      present, or absent: then only absent and container count
     restarts   true for a long-running service: a change restarts it
@@ -33,6 +37,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import subprocess
 
 
 def _mode(value, default):
@@ -82,6 +88,50 @@ def tree_digest(top):
     return found
 
 
+def git_remote_commit(url, version, key_file=""):
+    """(commit, problem): the commit the remote's version (branch, tag or commit) names now."""
+    if re.match(r"^[0-9a-f]{40}$", version or ""):
+        return version, ""
+    env = dict(os.environ, GIT_TERMINAL_PROMPT="0")
+    if key_file:
+        env["GIT_SSH_COMMAND"] = ("ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=accept-new -i "
+                                  + key_file)
+    try:
+        res = subprocess.run(["git", "ls-remote", "--", url, version, "refs/tags/%s^{}" % version],
+                             capture_output=True, text=True, env=env, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return "", "git ls-remote failed: %s" % exc
+    if res.returncode != 0:
+        return "", "git ls-remote failed: " + (res.stderr.strip().splitlines() or ["exit %d" % res.returncode])[-1]
+    refs = dict(reversed(line.split("\t", 1)) for line in res.stdout.splitlines() if "\t" in line)
+    for ref in ("refs/tags/%s^{}" % version, "refs/heads/" + version, "refs/tags/" + version, version):
+        if ref in refs:
+            return refs[ref], ""
+    return "", "%s names no branch or tag of %s" % (version, url)
+
+
+def git_head(top):
+    """The commit checked out in directory top, or ''."""
+    if not os.path.isdir(os.path.join(top, ".git")):
+        return ""
+    res = subprocess.run(["git", "-C", top, "rev-parse", "--verify", "-q", "HEAD"],
+                         capture_output=True, text=True, check=False)
+    return res.stdout.strip() if res.returncode == 0 else ""
+
+
+def git_dirty(top):
+    """Whether the work tree in top has changes or files git does not know."""
+    res = subprocess.run(["git", "-C", top, "status", "--porcelain"], capture_output=True, text=True, check=False)
+    return res.returncode != 0 or bool(res.stdout.strip())
+
+
+def git_state(git):
+    """{head, remote, problem, dirty} of one git item of the plan."""
+    remote, problem = git_remote_commit(git["url"], git["version"], git.get("key_file", ""))
+    head = git_head(git["dir"])
+    return {"head": head, "remote": remote, "problem": problem, "dirty": bool(head) and git_dirty(git["dir"])}
+
+
 def plan_files(files, env_file=""):
     """Plan entries ({dest, sha, mode, owner, group, keys}) of files given with their content."""
     out = []
@@ -98,7 +148,7 @@ def plan_files(files, env_file=""):
 def plan_request(items, engine="/usr/bin/podman"):
     """The spiff_plan_read arguments that read everything the items name."""
     req = {"files": [], "env_files": [], "dirs": [], "exists": [], "units": [], "images": [],
-           "containers": [], "trees": [], "engine": engine}
+           "containers": [], "trees": [], "gits": [], "engine": engine}
 
     def add(key, value):
         if value and value not in req[key]:
@@ -119,6 +169,8 @@ def plan_request(items, engine="/usr/bin/podman"):
         add("containers", item.get("container", ""))
         if item.get("tree"):
             add("trees", item["tree"]["dir"])
+        if item.get("git"):
+            add("gits", item["git"])
     return req
 
 
@@ -178,9 +230,25 @@ def _verdict(item, seen):
     if item.get("always"):
         reasons.append(item["always"])
     tree = item.get("tree")
+    git = item.get("git")
+    if git:
+        have = seen["gits"].get(git["dir"]) or {}
+        if have.get("problem"):
+            reasons.append("%s: %s" % (git["dir"], have["problem"]))
+        elif not have.get("head"):
+            reasons.append("no clone in " + git["dir"])
+        elif have["head"] != have.get("remote"):
+            reasons.append("%s is at %s, %s is %s" % (git["dir"], have["head"][:12], git["version"],
+                                                      (have.get("remote") or "?")[:12]))
+        if have.get("dirty"):
+            reasons.append("files changed in " + git["dir"])
     if tree:
         have = seen["trees"].get(tree["dir"], {})
         differ = sorted(rel for rel, sha in tree["files"].items() if have.get(rel) != sha)
+        extra = sorted(set(have) - set(tree["files"])) if tree.get("exact") else []
+        if extra:
+            reasons.append("%d files in %s are not in the source (%s)" % (
+                len(extra), tree["dir"], ", ".join(extra[:3]) + (", ..." if len(extra) > 3 else "")))
         if differ:
             reasons.append("%d of %d files differ in %s (%s)" % (len(differ), len(tree["files"]), tree["dir"],
                                                                  ", ".join(differ[:3]) + (", ..." if len(differ) > 3 else "")))
@@ -189,7 +257,8 @@ def _verdict(item, seen):
 
 def plan_verdicts(items, observed, host=""):
     """One verdict per item: {host, component, name, action, reasons}; action 'none' when unchanged."""
-    seen = {key: observed.get(key) or {} for key in ("files", "env", "dirs", "exists", "units", "images", "containers", "trees")}
+    seen = {key: observed.get(key) or {} for key in ("files", "env", "dirs", "exists", "units", "images", "containers", "trees",
+                                                     "gits")}
     verdicts = []
     for item in items:
         reasons, restart = _verdict(item, seen)

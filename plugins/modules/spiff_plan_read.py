@@ -61,6 +61,13 @@ options:
     type: list
     elements: path
     default: []
+  gits:
+    description:
+      - "Git clones to compare with their remote: C({dir, url, version, key_file}) each; the remote is asked
+        (C(git ls-remote)) which commit O(gits[].version) names now."
+    type: list
+    elements: dict
+    default: []
   record:
     description:
       - A plan recorded on the host after its last apply (JSON with C(fingerprint),
@@ -137,6 +144,10 @@ trees:
   description: "{directory: {relative path: checksum}}."
   type: dict
   returned: always
+gits:
+  description: "{directory: {head, remote, problem}}: the commit checked out, the one the remote names, why not read."
+  type: dict
+  returned: always
 resolved:
   description: The first IPv4 address of each name of O(resolve), in order (empty when it does not resolve).
   type: list
@@ -168,6 +179,7 @@ from ansible.module_utils.facts.namespace import PrefixFactNamespace
 from ansible_collections.spiff.arena.plugins.module_utils.plan import (
     env_digest_bytes,
     file_sha256,
+    git_state,
     plan_request,
     plan_verdicts,
     tree_digest,
@@ -204,7 +216,8 @@ def units_state(module, units):
 
 def observe(module, params):
     """What the host has of what params (the plan_request form) names."""
-    result = {"files": {}, "env": {}, "dirs": {}, "exists": {}, "units": {}, "images": {}, "containers": {}, "trees": {}}
+    result = {"files": {}, "env": {}, "dirs": {}, "exists": {}, "units": {}, "images": {}, "containers": {}, "trees": {},
+              "gits": {}}
     for path in params["files"]:
         if os.path.isfile(path):
             result["files"][path] = dict(owner_mode(os.stat(path)), sha=file_sha256(path))
@@ -219,6 +232,8 @@ def observe(module, params):
         result["exists"][path] = os.path.lexists(path)
     for path in params["trees"]:
         result["trees"][path] = tree_digest(path) if os.path.isdir(path) else {}
+    for git in params["gits"]:
+        result["gits"][git["dir"]] = git_state(git)
     result["units"] = units_state(module, params["units"])
     engine = params["engine"]
     have_engine = os.access(engine, os.X_OK)
@@ -303,6 +318,7 @@ def main():
             "engine": {"type": "path", "default": "/usr/bin/podman"},
             "images": {"type": "list", "elements": "str", "default": []},
             "containers": {"type": "list", "elements": "str", "default": []},
+            "gits": {"type": "list", "elements": "dict", "default": []},
             "record": {"type": "path"},
             "resolve": {"type": "list", "elements": "str", "default": []},
             "gather_subset": {"type": "list", "elements": "str", "default": []},

@@ -29,6 +29,12 @@ options:
     description: Seconds each health check may take.
     type: int
     default: 10
+  models_dir:
+    description:
+      - The process models directory of a backend host, whose revision is reported (RV(models)); empty for
+        another host.
+    type: str
+    default: ''
 author: spiff.arena authors (!UNKNOWN)
 """
 
@@ -49,9 +55,17 @@ background:
   type: list
   elements: str
   returned: always
+models:
+  description:
+    - "The process models' revision: C(git <commit>) for a git clone (with C(+changes) and the content's checksum when
+      files differ from it), else C(sha256 <checksum>) of the content (every file's path and checksum, .git left
+      out); C(missing) when the directory is not there. Empty when O(models_dir) is."
+  type: str
+  returned: always
 """
 
 import glob
+import hashlib
 import json
 import os
 import urllib.error
@@ -108,12 +122,36 @@ def check_cmd(module, engine, container, argv, timeout):
     return rc == 0, ("ok" if rc == 0 else f"exit {rc}: {last[0][:80]}")
 
 
+def models_revision(module, top):
+    """git <commit>, or sha256 <checksum> of the content (.git left out); missing without the directory."""
+    if not top:
+        return ""
+    if not os.path.isdir(top):
+        return "missing"
+    digest = hashlib.sha256()
+    for root, dirs, files in os.walk(top):
+        dirs[:] = sorted(d for d in dirs if d != ".git")
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            if os.path.isfile(path):
+                with open(path, "rb") as handle:
+                    digest.update(os.path.relpath(path, top).encode() + b"\0" + hashlib.sha256(handle.read()).digest())
+    content = "sha256 " + digest.hexdigest()[:16]
+    if os.path.isdir(os.path.join(top, ".git")) and module.get_bin_path("git"):
+        rc, out, _err = module.run_command(["git", "-C", top, "rev-parse", "--verify", "-q", "HEAD"])
+        if rc == 0 and out.strip():
+            _rc, dirty, _err = module.run_command(["git", "-C", top, "status", "--porcelain", "--untracked-files=all"])
+            return "git " + out.strip()[:12] + (" +changes, " + content if dirty.strip() else "")
+    return content
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
             "unit_dir": {"type": "path", "default": "/etc/systemd/system"},
             "background_command": {"type": "str", "default": "start_blocking_apscheduler"},
             "timeout": {"type": "int", "default": 10},
+            "models_dir": {"type": "str", "default": ""},
         },
         supports_check_mode=True,
     )
@@ -169,7 +207,8 @@ def main():
             name, _tab, command = line.partition("\t")
             if module.params["background_command"] in command:
                 background.append(name)
-    module.exit_json(changed=False, services=services, background=sorted(background))
+    module.exit_json(changed=False, services=services, background=sorted(background),
+                     models=models_revision(module, module.params["models_dir"]))
 
 
 if __name__ == "__main__":

@@ -125,6 +125,17 @@ def _controller_dir(value):
     return None
 
 
+def _git_url(value):
+    if value == "":
+        return None
+    if re.search(r"\s", value):
+        return "holds white space: give the repository's URL"
+    if re.match(r"^[a-z][a-z0-9+.-]*://[^/@]*:[^/@]*@", value):
+        return ("holds a password or token: it would be kept in the clone's .git/config; give an SSH URL and"
+                " spiff_backend_process_models_git_ssh_key (a deploy key) instead")
+    return None
+
+
 def _pem(kind):
     def check(value):
         if value == "":
@@ -224,6 +235,7 @@ CHECKS = {
     "public_url": (lambda v: _url(v, schemes=["https"], path=False, empty=True), "an https URL without a path"),
     "openid_url": (lambda v: _url(v, schemes=["http", "https"], path=True, empty=True), "an http(s) URL"),
     "controller_dir": (_controller_dir, "an existing directory on the controller"),
+    "git_url": (_git_url, "a git URL without a password"),
     "pem_certificate": (_pem("certificate chain (PEM)"), "PEM text, not a path"),
     "memory_sizes": (_memory_sizes, "service name: memory size (512m, 2g) or \"\""),
     "pem_key": (_pem("private key (PEM)"), "PEM text, not a path"),
@@ -261,6 +273,8 @@ OPTION_CHECKS = {
     "spiff_backend_session_secret": "secret",
     "spiff_backend_encryption_key": "secret",
     "spiff_backend_process_models_src": "controller_dir",
+    "spiff_backend_process_models_git_url": "git_url",
+    "spiff_backend_process_models_git_ssh_key": "pem_key",
     "spiff_backend_openid_server_url": "openid_url",
     "spiff_backend_openid_client_secret": "optional_secret",
     "spiff_backend_migrate_command": "lines",

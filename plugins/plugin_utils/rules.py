@@ -149,6 +149,35 @@ def _backend(v, host):
                 " or remove it to have one generated.")
 
 
+def _models(v, host, groups):
+    """The process models: one source, a ref with a git URL, and editable only where one host runs the backend."""
+    if not any(g in v["_groups"] for g in BACKEND):
+        return
+    src, url = v.get("spiff_backend_process_models_src"), v.get("spiff_backend_process_models_git_url")
+    if src and url:
+        yield host, "spiff_backend_process_models_git_url", (
+            "and spiff_backend_process_models_src are both set: the process models come from one source. Keep the"
+            " git repository or the controller directory, and remove the other.")
+    if url and v.get("spiff_backend_process_models_git_version") == "":
+        yield host, "spiff_backend_process_models_git_version", (
+            f"is empty while spiff_backend_process_models_git_url is set ({url}): give the branch, tag or commit"
+            " every backend host checks out (a branch for commit on save).")
+    hosts = sorted({h for g in BACKEND for h in groups.get(g, [])})
+    mode = v.get("spiff_backend_process_models_mode")
+    if mode == "editable" and len(hosts) > 1:
+        yield host, "spiff_backend_process_models_mode", (
+            f"is editable while {len(hosts)} hosts run backend services ({', '.join(hosts)}): an edit would land on"
+            " the one host that served it. Either run API, worker and Background on one host (editable), or set"
+            " spiff_backend_process_models_mode: read-only (or auto) and change the models in their git repository"
+            " or controller directory, then run site.yml.")
+    editable = mode == "editable" or (mode == "auto" and len(hosts) == 1)
+    if v.get("spiff_backend_process_models_commit_on_save") and (not url or not editable):
+        yield host, "spiff_backend_process_models_commit_on_save", (
+            "is true without an editable git repository: commit on save pushes edits to"
+            " spiff_backend_process_models_git_url; set it, with spiff_backend_process_models_mode editable (one"
+            " backend host), or set commit on save to false.")
+
+
 def _frontend(v, host):
     values = {name: v[name] + ("/v1.0" if name == "spiff_backend_url" else "")
               for name in ("spiff_backend_url", "spiff_frontend_routing_strategy") if name in v}
@@ -219,7 +248,7 @@ def check(values, groups, role_vars):
     problems = list(_inventory(groups))
     for host, v in values.items():
         for rule in (_uri(v, host, groups), _login(v, host), _ports(v, host), _backend(v, host),
-                     _frontend(v, host), _urls(v, host, groups), _proxy(v, host), _release(v, host),
+                     _models(v, host, groups), _frontend(v, host), _urls(v, host, groups), _proxy(v, host), _release(v, host),
                      _extra(v, host, managed)):
             problems.extend(rule)
     return problems

@@ -8,6 +8,7 @@ Build the images first: python3 tests/images/build.py --only \
 standin-backend,standin-frontend,standin-connector,postgres,redis
 """
 
+import hashlib
 import json
 import subprocess
 import time
@@ -269,3 +270,72 @@ def test_end_to_end_postgres_redis(net):
     runs = http(new_base + "/v1.0/standin/migrations")[1]
     assert [(r["from_rev"], r["to_rev"], r["version"]) for r in runs] == [
         (None, "standin_0001", "v3.0.0"), ("standin_0001", "standin_0002", "v3.0.1")], runs
+
+
+# ---------------------------------------------------- process models, permissions
+
+DENY_WRITES = """
+groups:
+  admin: {users: [admin@example.com]}
+permissions:
+  admin: {groups: [admin], actions: [all], uri: /*}
+  read-only-groups: {groups: [everybody], actions: ["DENY:create", "DENY:update", "DENY:delete"], uri: /process-groups/*}
+  read-only-models: {groups: [everybody], actions: ["DENY:create", "DENY:update", "DENY:delete"], uri: /process-models/*}
+"""
+
+
+def call(url, method="GET", data=b"", user=None):
+    req = urllib.request.Request(url, data=data if method in ("POST", "PUT") else None, method=method,
+                                 headers={"Content-Type": "application/json", **({"X-Standin-User": user} if user else {})})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as res:
+            return res.status, res.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+
+
+def api_on(net, role, env, volumes=()):
+    args = [a for v in volumes for a in ("-v", v)]
+    name = f"{net.name}-{role}"
+    net.containers.append(name)
+    docker("run", "-d", "--name", name, "--network", net.name, *args, *env_args(env), BACKEND.format("v3.0.0"))
+    base = f"http://{net.ip(name)}:7000/v1.0"
+    wait_for(f"{role} healthy", lambda: http(base + "/status")[0] == 200, 60)
+    return base
+
+
+def test_permissions_file_denies_model_writes_and_the_bundled_one_allows_them(net, tmp_path):
+    env = {**VALID, "SPIFFWORKFLOW_BACKEND_UPGRADE_DB": "true", "SPIFFWORKFLOW_BACKEND_CELERY_ENABLED": "false"}
+    (tmp_path / "permissions.yml").write_text(DENY_WRITES)
+    tmp_path.chmod(0o755)
+    denied = api_on(net, "denied", {**env, "SPIFFWORKFLOW_BACKEND_PERMISSIONS_FILE_ABSOLUTE_PATH": "/etc/p/permissions.yml"},
+                    [f"{tmp_path}:/etc/p:ro"])
+    status, body = call(denied + "/process-groups", "POST", b'{"id": "g"}')
+    assert status == 403 and "denied the requested action: create - /process-groups" in body, body
+    assert call(denied + "/process-models/g:m/files/m.bpmn", "PUT", b"<x/>")[0] == 403
+    assert call(denied + "/process-models/g:m")[0] == 404  # reading is allowed, there is no such model
+
+    allowed = api_on(net, "allowed", {**env, "SPIFFWORKFLOW_BACKEND_PERMISSIONS_FILE_NAME": "example.yml"})
+    assert call(allowed + "/process-groups", "POST", b'{"id": "g"}')[0] == 201
+    assert call(allowed + "/process-models/g", "POST", b'{"id": "m"}')[0] == 201
+    assert call(allowed + "/process-models/g:m/files/m.bpmn", "PUT", b"<definitions/>")[0] == 200
+    assert call(allowed + "/process-models/g:m/files/m.bpmn") == (200, "<definitions/>")
+    status, body = call(allowed + "/process-models/g:m/files/m.bpmn", "PUT", b"<x/>", user="someone@example.com")
+    assert status == 403 and "not authorized" in body, body  # not in the admin group: read and start only
+    status, body = call(allowed + "/process-instances/g:m", "POST", b"{}", user="someone@example.com")
+    assert status == 201, body
+    status, job = http(allowed + f"/standin/jobs/{json.loads(body)['id']}")
+    assert job["status"] == "done" and job["result"]["model_sha256"] == hashlib.sha256(b"<definitions/>").hexdigest(), job
+
+
+def test_api_refuses_to_boot_on_a_read_only_directory_that_is_no_git_work_tree(tmp_path):
+    if not have_image(BACKEND.format("v3.0.0")):
+        pytest.skip("image not built")
+    (tmp_path / "models").mkdir()
+    name = f"standin-dev-{uuid.uuid4().hex[:10]}"
+    try:
+        res = docker("run", "--rm", "--name", name, "-v", f"{tmp_path / 'models'}:/app/process_models:ro",
+                     *env_args(VALID), BACKEND.format("v3.0.0"), timeout=30, check=False)
+    finally:
+        docker("rm", "-f", name, check=False)
+    assert res.returncode != 0 and "Read-only file system" in res.stdout + res.stderr, res.stdout + res.stderr

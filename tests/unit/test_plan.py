@@ -149,3 +149,60 @@ def test_container_names_lists_every_container_once():
     engine = FakeEngine({}, ["spiff-api", "spiff-worker"])
     assert module.container_names(engine, "/usr/bin/podman") == {"spiff-api", "spiff-worker"}
     assert len(engine.calls) == 1
+
+
+def models_item(**extra):
+    return dict({"component": "prepare", "name": "process models", "dirs": []}, **extra)
+
+
+def test_read_only_models_from_a_directory_find_changed_and_extra_files():
+    item = models_item(tree={"dir": "/m", "exact": True, "files": {"g/m/a.bpmn": "1", "g/m/process_model.json": "2"}})
+    seen = observed()
+    seen["trees"] = {"/m": {"g/m/a.bpmn": "1", "g/m/process_model.json": "2"}}
+    assert verdict(item, seen)["action"] == "none"
+    seen["trees"]["/m"]["g/m/b.bpmn"] = "3"
+    assert verdict(item, seen)["reasons"] == ["1 files in /m are not in the source (g/m/b.bpmn)"]
+    seen["trees"] = {"/m": {"g/m/a.bpmn": "9", "g/m/process_model.json": "2"}}
+    assert verdict(item, seen)["reasons"] == ["1 of 2 files differ in /m (g/m/a.bpmn)"]
+    # editable models (no exact) keep files the source does not have
+    item["tree"]["exact"] = False
+    seen["trees"]["/m"] = {"g/m/a.bpmn": "1", "g/m/process_model.json": "2", "g/new.json": "4"}
+    assert verdict(item, seen)["action"] == "none"
+
+
+def test_read_only_models_from_git_follow_the_ref():
+    item = models_item(git={"dir": "/m", "url": "git://git/models.git", "version": "main", "key_file": ""})
+    assert plan.plan_request([item])["gits"] == [item["git"]]
+    seen = observed()
+    seen["gits"] = {"/m": {"head": "a" * 40, "remote": "a" * 40, "problem": ""}}
+    assert verdict(item, seen)["action"] == "none"
+    seen["gits"]["/m"]["remote"] = "b" * 40
+    v = verdict(item, seen)
+    assert v["action"] == "apply" and v["reasons"] == ["/m is at aaaaaaaaaaaa, main is bbbbbbbbbbbb"]
+    seen["gits"]["/m"] = {"head": "a" * 40, "remote": "a" * 40, "problem": "", "dirty": True}
+    assert verdict(item, seen)["reasons"] == ["files changed in /m"]
+    seen["gits"]["/m"] = {"head": "", "remote": "b" * 40, "problem": ""}
+    assert verdict(item, seen)["reasons"] == ["no clone in /m"]
+    seen["gits"]["/m"] = {"head": "a" * 40, "remote": "", "problem": "main names no branch or tag of git://git/models.git"}
+    assert verdict(item, seen)["reasons"] == ["/m: main names no branch or tag of git://git/models.git"]
+
+
+def test_git_remote_commit_reads_branches_and_peeled_tags(tmp_path):
+    import subprocess
+
+    repo = tmp_path / "r"
+    run = lambda *a: subprocess.run(["git", "-C", str(repo), *a], check=True, capture_output=True, text=True).stdout.strip()
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    (repo / "f").write_text("1")
+    run("add", "f")
+    run("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one")
+    run("-c", "user.name=t", "-c", "user.email=t@t", "tag", "-a", "v1", "-m", "v1")
+    head = run("rev-parse", "HEAD")
+    assert plan.git_remote_commit(str(repo), "main") == (head, "")
+    assert plan.git_remote_commit(str(repo), "v1") == (head, "")  # the commit, not the tag object
+    assert plan.git_remote_commit(str(repo), "c" * 40) == ("c" * 40, "")
+    assert plan.git_remote_commit(str(repo), "nope")[1] == f"nope names no branch or tag of {repo}"
+    assert plan.git_head(str(repo)) == head and plan.git_head(str(tmp_path)) == ""
+    assert not plan.git_dirty(str(repo))
+    (repo / "f").write_text("2")
+    assert plan.git_dirty(str(repo))

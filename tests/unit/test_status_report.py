@@ -58,3 +58,17 @@ def test_a_missing_component_and_an_unreachable_host_are_problems():
     assert "spiff-worker is not on a2, which is in spiff_worker: run playbooks/site.yml." in report["problems"]
     assert any(p.startswith("db could not be read (Failed to connect") for p in report["problems"])
     assert any(row.split()[:3] == ["db", "-", "unreachable"] for row in report["table"])
+
+
+def test_process_models_that_differ_between_hosts_are_a_problem():
+    results = healthy_cluster()
+    results["a1"]["models"] = results["a2"]["models"] = "git 0123456789ab"
+    report = status.status_report(results, GROUPS)
+    assert report["problems"] == []
+    assert ["a1", "process", "models", "git", "0123456789ab", "-", "-", "-"] in [row.split() for row in report["table"]]
+    assert report["table"][-1] == "Process models: git 0123456789ab"
+    results["a2"]["models"] = "sha256 fedcba9876543210"
+    problems = status.status_report(results, GROUPS)["problems"]
+    assert problems == ["The process models differ between backend hosts (a1: git 0123456789ab; a2: sha256 fedcba9876543210):"
+                        " every API, worker and Background must run the same ones. Run playbooks/site.yml to put them in"
+                        " place again (read-only), or look at what changed them."]

@@ -77,6 +77,12 @@ GOOD = {
                            spiff_backend_extra_secret_env={"SPIFFWORKFLOW_BACKEND_SENTRY_DSN": "https://k@s/2"}),
     "existing-controller-dirs": dict(spiff_image_archive_dir=str(REPO / "tests"),
                                      spiff_backend_process_models_src=str(REPO / "tests" / "fixtures" / "process_models")),
+    "models-read-only-from-git": dict(spiff_backend_process_models_git_url="ssh://git@git.example.com/spiff/models.git",
+                                      spiff_backend_process_models_git_version="v1.2", spiff_backend_process_models_git_ssh_key=PEM_KEY),
+    "models-editable-on-one-host": dict(group_spiff_api=["node-a"], group_spiff_worker=["node-a"],
+                                        spiff_backend_process_models_mode="editable", spiff_backend_process_models_commit_on_save=True,
+                                        spiff_backend_process_models_git_url="git@git.example.com:spiff/models.git",
+                                        spiff_backend_process_models_git_version="main"),
 }
 
 
@@ -281,6 +287,28 @@ CASES = {
                                    "not a list"),
     "bool-as-text": (dict(spiff_database_user=True), "spiff_database_user", "is a boolean"),
     "bool-not-a-bool": (dict(spiff_firewall="maybe"), "spiff_firewall", "is not a boolean"),
+    # process models
+    "models-editable-on-two-hosts": (dict(spiff_backend_process_models_mode="editable"), "spiff_backend_process_models_mode",
+                                     "is editable while 2 hosts run backend services (node-a, node-b)"),
+    "models-two-sources": (dict(spiff_backend_process_models_src=str(REPO / "tests" / "fixtures" / "process_models"),
+                                spiff_backend_process_models_git_url="https://git.example.com/models.git",
+                                spiff_backend_process_models_git_version="main"),
+                           "spiff_backend_process_models_git_url", "and spiff_backend_process_models_src are both set"),
+    "models-git-without-ref": (dict(spiff_backend_process_models_git_url="https://git.example.com/models.git"),
+                               "spiff_backend_process_models_git_version", "is empty while spiff_backend_process_models_git_url"),
+    "models-dir-missing": (dict(spiff_backend_process_models_src="/nonexistent/process_models"),
+                           "spiff_backend_process_models_src", "is no directory on the controller"),
+    "models-mode-unknown": (dict(spiff_backend_process_models_mode="shared"), "spiff_backend_process_models_mode",
+                            "is not one of auto, read-only, editable"),
+    "models-git-url-with-token": (dict(spiff_backend_process_models_git_url="https://bot:s3cret@git.example.com/models.git",
+                                       spiff_backend_process_models_git_version="main"),
+                                  "spiff_backend_process_models_git_url", "holds a password or token"),
+    "models-commit-on-save-read-only": (dict(spiff_backend_process_models_commit_on_save=True,
+                                             spiff_backend_process_models_git_url="https://git.example.com/models.git",
+                                             spiff_backend_process_models_git_version="main"),
+                                        "spiff_backend_process_models_commit_on_save", "without an editable git repository"),
+    "models-key-as-path": (dict(spiff_backend_process_models_git_ssh_key="/root/.ssh/id_ed25519"),
+                           "spiff_backend_process_models_git_ssh_key", "is no PEM text"),
 }
 # One variable, one bad value: several cases share one run, each on a host
 # of its own (host vars), and each must be reported for its host.

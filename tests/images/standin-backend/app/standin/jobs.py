@@ -9,6 +9,21 @@ import sqlalchemy as sa
 from . import db
 
 TASK_NAME = "standin.run_job"
+# A job whose payload starts with this runs a process model: the worker reads
+# the model's primary BPMN file from its own host's process models directory.
+MODEL_PREFIX = "model:"
+
+
+def _run_model(ident):
+    """What running the model's BPMN found: its checksum, or why it cannot run here."""
+    from . import models
+
+    try:
+        with open(models.primary_file(ident), "rb") as handle:
+            data = handle.read()
+    except (OSError, ValueError) as exc:
+        return "error", {"error": f"process model {ident}: {exc}"}
+    return "done", {"model": ident, "model_sha256": hashlib.sha256(data).hexdigest()}
 
 
 def run_job(job_id):
@@ -17,14 +32,15 @@ def run_job(job_id):
         payload = conn.execute(sa.select(db.job.c.payload).where(db.job.c.id == job_id)).scalar()
         if payload is None:
             return None
-        result = {
+        status, result = "done", {
             "reversed": payload[::-1],
             "sha256": hashlib.sha256(payload.encode()).hexdigest(),
-            "hostname": socket.gethostname(),
-            "version": db.VERSION,
         }
+        if payload.startswith(MODEL_PREFIX):
+            status, result = _run_model(payload[len(MODEL_PREFIX):])
+        result.update(hostname=socket.gethostname(), version=db.VERSION)
         conn.execute(db.job.update().where(db.job.c.id == job_id).values(
-            status="done", result=json.dumps(result), worker=socket.gethostname(),
+            status=status, result=json.dumps(result), worker=socket.gethostname(),
             version=db.VERSION, completed_at=db.utcnow()))
-    print(f"job {job_id} done on {socket.gethostname()}", flush=True)
+    print(f"job {job_id} {status} on {socket.gethostname()}", flush=True)
     return result

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from . import db, settings
+from . import db, permissions, settings
 
 
 def log(msg):
@@ -30,8 +30,20 @@ def api():
         db.upgrade()
     models = settings.env("SPIFFWORKFLOW_BACKEND_BPMN_SPEC_ABSOLUTE_DIR")
     os.makedirs(models, exist_ok=True)
-    if not os.path.isdir(os.path.join(models, ".git")):
+    # As upstream's boot script: a directory that is no git work tree is made
+    # one (which fails, and so does the boot, on a read-only mount).
+    inside = subprocess.run(["git", "-C", models, "rev-parse", "--is-inside-work-tree"],
+                            capture_output=True, check=False)
+    if inside.returncode != 0:
         subprocess.run(["git", "init", "--quiet", models], check=True)
+    # Upstream imports the permissions file at boot: a missing or broken one stops it.
+    given = permissions.path()
+    if given:
+        try:
+            permissions.load(given)
+        except Exception as exc:  # unreadable, or no YAML: what upstream refuses too
+            print(f"ERROR: permissions file {given}: {exc}", file=sys.stderr, flush=True)
+            sys.exit(2)
     delay = float(settings.env("SPIFF_STANDIN_BOOT_DELAY", "5"))
     log(f"imitating upstream's slow first boot: sleeping {delay}s")
     time.sleep(delay)

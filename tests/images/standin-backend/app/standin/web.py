@@ -11,7 +11,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
-from . import db, jobs, settings
+from . import db, jobs, models, permissions, settings
 
 app = Flask("spiffworkflow_backend")
 COUNTERS = {"requests": 0, "jobs_created": 0}
@@ -21,6 +21,24 @@ STARTED = time.time()
 @app.before_request
 def count_request():
     COUNTERS["requests"] += 1
+
+
+# Paths whose permissions the stand-in checks, as upstream checks every path.
+CHECKED = ("/v1.0/process-groups", "/v1.0/process-models", "/v1.0/process-instances")
+
+
+@app.before_request
+def check_permission():
+    """Upstream's permissions file decides (standin/permissions.py). The user is
+    the test-only header X-Standin-User (the stand-in has no login), else
+    admin@example.com."""
+    if not request.path.startswith(CHECKED):
+        return None
+    user = request.headers.get("X-Standin-User", "admin@example.com")
+    ok, reason = permissions.allowed(user, request.method, request.path)
+    if ok:
+        return None
+    return jsonify(error_code="not_authorized", message=reason, status_code=403), 403
 
 
 @app.get("/v1.0/status")
@@ -86,16 +104,7 @@ def url_info():
 @app.post("/v1.0/standin/jobs")
 def create_job():
     payload = str((request.get_json(silent=True) or {}).get("payload", ""))
-    with db.engine().begin() as conn:
-        job_id = conn.execute(db.job.insert().values(
-            payload=payload, status="queued", created_at=db.utcnow())).inserted_primary_key[0]
-    COUNTERS["jobs_created"] += 1
-    if settings.is_true("SPIFFWORKFLOW_BACKEND_CELERY_ENABLED"):
-        from src.spiffworkflow_backend.background_processing.celery_worker import celery_app
-        celery_app.send_task(jobs.TASK_NAME, args=[job_id])
-    else:  # upstream runs process instances in the request without celery
-        jobs.run_job(job_id)
-    return jsonify(id=job_id), 202
+    return jsonify(id=_queue_job(payload)), 202
 
 
 def _row(row):
@@ -145,6 +154,75 @@ def migrations():
     with db.engine().connect() as conn:
         rows = conn.execute(sa.select(db.migration_run).order_by(db.migration_run.c.id))
         return jsonify([_row(r) for r in rows])
+
+
+def _model_call(action):
+    try:
+        return action()
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        return jsonify(error_code="not_found", message=str(exc)), 404
+    except ValueError as exc:
+        return jsonify(error_code="bad_request", message=str(exc)), 400
+    except OSError as exc:  # a read-only directory, for one
+        return jsonify(error_code="cannot_write", message=str(exc)), 500
+    except models.GitCommandError as exc:
+        return jsonify(error_code="git_error", message=str(exc)), 500
+
+
+@app.post("/v1.0/process-groups")
+def create_process_group():
+    body = request.get_json(silent=True) or {}
+    return _model_call(lambda: (jsonify(id=models.create_group(body)), 201))
+
+
+@app.post("/v1.0/process-models/<group>")
+def create_process_model(group):
+    body = request.get_json(silent=True) or {}
+    return _model_call(lambda: (jsonify(id=models.create_model(group, body)), 201))
+
+
+@app.get("/v1.0/process-models/<ident>")
+def show_process_model(ident):
+    return _model_call(lambda: jsonify(models.read_model(ident)))
+
+
+@app.delete("/v1.0/process-models/<ident>")
+def delete_process_model(ident):
+    return _model_call(lambda: (models.delete_model(ident), jsonify(ok=True))[1])
+
+
+@app.put("/v1.0/process-models/<ident>/files/<name>")
+def update_process_model_file(ident, name):
+    return _model_call(lambda: (models.write_file(ident, name, request.get_data()), jsonify(ok=True))[1])
+
+
+@app.get("/v1.0/process-models/<ident>/files/<name>")
+def show_process_model_file(ident, name):
+    return _model_call(lambda: Response(models.read_file(ident, name), mimetype="application/xml"))
+
+
+@app.post("/v1.0/process-instances/<ident>")
+def start_process_instance(ident):
+    """Upstream creates an instance here and runs it with .../run; the stand-in
+    does both: the instance is a job that a worker runs from the model's BPMN
+    file on its own host (GET /v1.0/standin/jobs/<id> shows the outcome)."""
+    def start():
+        models.path_of(ident)  # refuses a bad identifier
+        return jsonify(id=_queue_job(jobs.MODEL_PREFIX + ident)), 201
+    return _model_call(start)
+
+
+def _queue_job(payload):
+    with db.engine().begin() as conn:
+        job_id = conn.execute(db.job.insert().values(
+            payload=payload, status="queued", created_at=db.utcnow())).inserted_primary_key[0]
+    COUNTERS["jobs_created"] += 1
+    if settings.is_true("SPIFFWORKFLOW_BACKEND_CELERY_ENABLED"):
+        from src.spiffworkflow_backend.background_processing.celery_worker import celery_app
+        celery_app.send_task(jobs.TASK_NAME, args=[job_id])
+    else:  # upstream runs process instances in the request without celery
+        jobs.run_job(job_id)
+    return job_id
 
 
 def build_wsgi():
