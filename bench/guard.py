@@ -34,6 +34,7 @@ def inventory(size, directory):
         "hosts": {name: {"ansible_connection": "community.docker.docker", "ansible_host": f"spiff-bench-absent-{name}"}
                   for name in names},
         "vars": {"spiff_backend_openid_server_url": "https://login.example.com/realms/spiff",
+                 "spiff_backend_openid_client_secret": "client-secret-of-the-provider",
                  "spiff_proxy_tls_self_signed": True, "spiff_secrets_dir": str(directory / "secrets")},
         "children": {group: {"hosts": {h: None for h in hosts}} for group, hosts in groups.items()}}}
     path = directory / f"hosts-{size}.yml"

@@ -29,10 +29,18 @@ options:
     description: Length of a generated secret.
     type: int
     default: 32
+  kind:
+    description:
+      - C(password) generates O(length) letters and digits; C(rsa) an RSA private key of 2048 bits (PEM,
+        PKCS8), for instance the key the backend's built-in OpenID provider signs with.
+    type: str
+    choices: [password, rsa]
+    default: password
 """
 
 EXAMPLES = """
 spiff_database_password: "{{ lookup('spiff.arena.secret', 'database_password', dir=spiff_secrets_dir) }}"
+spiff_backend_openid_signing_key: "{{ lookup('spiff.arena.secret', 'backend_openid_signing_key', dir=spiff_secrets_dir, kind='rsa') }}"
 """
 
 RETURN = """
@@ -53,7 +61,16 @@ from ansible.plugins.lookup import LookupBase
 ALPHABET = string.ascii_letters + string.digits
 
 
-def read_or_create(directory, name, generate=True, length=32):
+def _rsa_private_key():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode("ascii")
+
+
+def read_or_create(directory, name, generate=True, length=32, kind="password"):
     """Return the secret `name` kept in `directory`, creating it if allowed."""
     path = os.path.join(directory, name)
     if not os.path.exists(path):
@@ -62,7 +79,10 @@ def read_or_create(directory, name, generate=True, length=32):
                 f"spiff_{name} is not set and spiff_generate_secrets is false: give spiff_{name} "
                 f"(in Ansible Vault), or put the secret in {path}")
         os.makedirs(directory, mode=0o700, exist_ok=True)
-        value = "".join(secrets.choice(ALPHABET) for _position in range(length))
+        if kind == "rsa":
+            value = _rsa_private_key().strip()
+        else:
+            value = "".join(secrets.choice(ALPHABET) for _position in range(length))
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
         try:
             with os.fdopen(fd, "w") as handle:
@@ -78,7 +98,7 @@ def read_or_create(directory, name, generate=True, length=32):
         value = handle.read().strip()
     if not value:
         raise AnsibleError(f"the secret file {path} is empty: remove it to generate a new one, or fill it")
-    return value
+    return value + "\n" if kind == "rsa" else value
 
 
 class LookupModule(LookupBase):
@@ -87,5 +107,6 @@ class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
         directory = self.get_option("dir")
-        return [read_or_create(directory, name, self.get_option("generate"), self.get_option("length"))
+        return [read_or_create(directory, name, self.get_option("generate"), self.get_option("length"),
+                               self.get_option("kind"))
                 for name in terms]

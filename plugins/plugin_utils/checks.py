@@ -11,6 +11,8 @@ quotes it, unless the option is a secret).
 Controller-only code: plain Python, no Ansible import.
 """
 
+import base64
+import binascii
 import os
 import re
 from urllib.parse import urlsplit
@@ -117,6 +119,14 @@ def _url(value, *, schemes, path, empty=False):
     return None
 
 
+def _controller_file(value):
+    if value == "":
+        return None
+    if not os.path.isfile(os.path.expanduser(value)):
+        return "is no file on the controller (the host Ansible runs on): create it or correct the path"
+    return None
+
+
 def _controller_dir(value):
     if value == "":
         return None
@@ -146,6 +156,30 @@ def _pem(kind):
                     f"'tls/spiff.pem') }}}}\", not its path")
         return None
     return check
+
+
+_CERT_BLOCK = re.compile(r"-----BEGIN CERTIFICATE-----\s*\n([A-Za-z0-9+/=\s]+?)-----END CERTIFICATE-----")
+
+
+def _pem_certificates(value):
+    """One or more PEM certificates, nothing else: each block's base64 decodes to a DER sequence."""
+    if value == "":
+        return None
+    if "-----BEGIN CERTIFICATE-----" not in value:
+        hint = " (it looks like a file path)" if value.strip().startswith(("/", "~", ".")) else ""
+        return (f"holds no PEM certificate{hint}: give the certificates themselves, e.g. \"{{{{ lookup('ansible.builtin.file',"
+                " 'site-ca.pem') }}\", not a path")
+    if _CERT_BLOCK.sub("", value).strip():
+        return ("holds text outside -----BEGIN CERTIFICATE----- ... -----END CERTIFICATE----- blocks, or a block that is"
+                " not closed: give PEM certificates only (no private key)")
+    for number, body in enumerate(_CERT_BLOCK.findall(value), 1):
+        try:
+            der = base64.b64decode("".join(body.split()), validate=True)
+        except (binascii.Error, ValueError):
+            der = b""
+        if len(der) < 64 or der[0] != 0x30:
+            return f"has a certificate (number {number}) that is no valid base64 DER: copy the PEM file again"
+    return None
 
 
 def _matching(pattern, problem, also=lambda value: False):
@@ -236,6 +270,8 @@ CHECKS = {
     "openid_url": (lambda v: _url(v, schemes=["http", "https"], path=True, empty=True), "an http(s) URL"),
     "controller_dir": (_controller_dir, "an existing directory on the controller"),
     "git_url": (_git_url, "a git URL without a password"),
+    "controller_file": (_controller_file, "an existing file on the controller"),
+    "pem_certificates": (_pem_certificates, "PEM certificates, not a path"),
     "pem_certificate": (_pem("certificate chain (PEM)"), "PEM text, not a path"),
     "memory_sizes": (_memory_sizes, "service name: memory size (512m, 2g) or \"\""),
     "pem_key": (_pem("private key (PEM)"), "PEM text, not a path"),
@@ -277,6 +313,12 @@ OPTION_CHECKS = {
     "spiff_backend_process_models_git_ssh_key": "pem_key",
     "spiff_backend_openid_server_url": "openid_url",
     "spiff_backend_openid_client_secret": "optional_secret",
+    "spiff_backend_openid_admin_password": "secret",
+    "spiff_backend_openid_signing_key": "pem_key",
+    "spiff_backend_permissions_file": "controller_file",
+    "spiff_backend_admin_users": "lines",
+    "spiff_backend_admin_groups": "lines",
+    "spiff_ca_certificates": "pem_certificates",
     "spiff_backend_migrate_command": "lines",
     "spiff_backend_migrate_timeout": "positive",
     "spiff_backend_extra_env": "env",

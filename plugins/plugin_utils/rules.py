@@ -117,10 +117,33 @@ def _login(v, host):
     elif re.search(r"/openid/?$", url) and v.get("spiff_backend_environment") == "production":
         yield host, "spiff_backend_openid_server_url", (
             f"({url}) is the backend's built-in OpenID server and spiff_backend_environment is production."
-            " Without its keys (SPIFFWORKFLOW_BACKEND_OPEN_ID_PRIVATE_KEY and _PUBLIC_KEY, multi-line PEM that the"
-            " environment file cannot carry) each API replica signs logins with its own key, made anew at every"
-            " start, so sessions break across replicas and restarts. Point spiff_backend_openid_server_url at your"
-            " OpenID Connect provider, or, for a demo, set spiff_backend_environment to another name.")
+            " Upstream made it for demos: its users and their passwords live in the permissions file. Point"
+            " spiff_backend_openid_server_url at your OpenID Connect provider, or, for a demo, set"
+            " spiff_backend_environment to another name.")
+    elif v.get("spiff_backend_environment") == "production" and v.get("spiff_backend_openid_client_secret") == "":
+        yield host, "spiff_backend_openid_client_secret", (
+            "is empty and spiff_backend_environment is production: upstream then uses its public default client"
+            " secret. Give the secret your OpenID Connect provider holds for spiff_backend_openid_client_id (in"
+            " Ansible Vault).")
+
+
+# Permission files bundled in the upstream image (v3.0.0): examples and test
+# fixtures, with fixed identities and passwords.
+UPSTREAM_EXAMPLE_PERMISSIONS = ("acceptance_tests.yml", "demo.yml", "example.yml", "example_process_model_read_only.yml",
+                                "example_process_model_read_only_with_publish.yml", "local_development.yml",
+                                "unit_testing.yml")
+
+
+def _permissions(v, host):
+    if not any(g in v["_groups"] for g in BACKEND) or v.get("spiff_backend_environment") != "production":
+        return
+    name = v.get("spiff_backend_permissions_file_name")
+    if name in UPSTREAM_EXAMPLE_PERMISSIONS:
+        yield host, "spiff_backend_permissions_file_name", (
+            f"({name}) is one of upstream's example permission files and spiff_backend_environment is production:"
+            " it makes fixed e-mail identities admin and lets everybody start every process model. Remove it to use"
+            " the collection's default (admin only for spiff_backend_admin_users and spiff_backend_admin_groups),"
+            " or give your own with spiff_backend_permissions_file or spiff_backend_permissions.")
 
 
 def _ports(v, host):
@@ -247,7 +270,7 @@ def check(values, groups, role_vars):
     managed = role_vars.get("_spiff_managed_env") or {}
     problems = list(_inventory(groups))
     for host, v in values.items():
-        for rule in (_uri(v, host, groups), _login(v, host), _ports(v, host), _backend(v, host),
+        for rule in (_uri(v, host, groups), _login(v, host), _permissions(v, host), _ports(v, host), _backend(v, host),
                      _models(v, host, groups), _frontend(v, host), _urls(v, host, groups), _proxy(v, host), _release(v, host),
                      _extra(v, host, managed)):
             problems.extend(rule)

@@ -339,3 +339,67 @@ def test_api_refuses_to_boot_on_a_read_only_directory_that_is_no_git_work_tree(t
     finally:
         docker("rm", "-f", name, check=False)
     assert res.returncode != 0 and "Read-only file system" in res.stdout + res.stderr, res.stdout + res.stderr
+# ---------------------------------------------------------------- login, CORS, connector key
+
+def api_replica(network, role, **extra):
+    """A backend API on SQLite (its built-in OpenID provider needs no database)."""
+    name = network.run(role, BACKEND.format("v3.0.0"), {**VALID, **extra})
+    url = f"http://{network.ip(name)}:7000"
+    wait_for(f"{role} to listen", lambda: http(f"{url}/openid")[0] == 200, 60)
+    return url
+
+
+def test_signing_key_per_replica_unless_the_directory_is_shared(net):
+    """As upstream: each container makes its own key pair, unless the key directory is one for all."""
+    own = [http(f"{api_replica(net, r)}/openid/jwks")[1]["keys"][0]["x5c"] for r in ("own1", "own2")]
+    assert own[0] != own[1]
+    shared_dir = f"{net.name}-keys"
+    docker("volume", "create", shared_dir)
+    try:
+        shared = []
+        for role in ("shared1", "shared2"):
+            name = f"{net.name}-{role}"
+            net.containers.append(name)
+            docker("run", "-d", "--name", name, "--network", net.name, "-v", f"{shared_dir}:/keys",
+                   *env_args({**VALID, "SPIFFWORKFLOW_BACKEND_OPEN_ID_CACHE_DIR": "/keys"}), BACKEND.format("v3.0.0"))
+            url = f"http://{net.ip(name)}:7000"
+            wait_for(f"{role} to listen", lambda url=url: http(f"{url}/openid")[0] == 200, 60)
+            shared.append(http(f"{url}/openid/jwks")[1]["keys"][0]["x5c"])
+        assert shared[0] == shared[1]
+    finally:
+        net.cleanup()
+        docker("volume", "rm", "-f", shared_dir, check=False)
+
+
+def test_cors_pattern_as_upstream_builds_it(net):
+    url = api_replica(net, "cors", SPIFFWORKFLOW_BACKEND_CORS_ALLOW_ORIGINS="spiff.example.com:8001")
+
+    def allowed(origin):
+        req = urllib.request.Request(f"{url}/v1.0/version-info", headers={"Origin": origin})
+        with urllib.request.urlopen(req, timeout=5) as res:
+            return res.headers.get("Access-Control-Allow-Origin")
+    assert allowed("http://spiff.example.com:8001") == "http://spiff.example.com:8001"
+    assert allowed("http://other.example.com") is None
+    full_url = api_replica(net, "cors-url", SPIFFWORKFLOW_BACKEND_CORS_ALLOW_ORIGINS="http://spiff.example.com:8001")
+    req = urllib.request.Request(f"{full_url}/v1.0/version-info", headers={"Origin": "http://spiff.example.com:8001"})
+    with urllib.request.urlopen(req, timeout=5) as res:
+        assert res.headers.get("Access-Control-Allow-Origin") is None  # a URL with its scheme matches nothing
+
+
+def test_login_fails_when_the_provider_cannot_be_fetched(net):
+    """The backend fetches its provider's discovery document itself (TLS verified by requests): 500, as upstream."""
+    url = api_replica(net, "tls", SPIFFWORKFLOW_BACKEND_OPEN_ID_SERVER_URL="https://self-signed.invalid/openid")
+    assert http(f"{url}/v1.0/login?redirect_url=http://x/")[0] == 500
+
+
+def test_connector_does_not_check_the_api_key():
+    if not have_image(CONNECTOR):
+        pytest.skip(f"image {CONNECTOR} is not built")
+    network = Network()
+    try:
+        name = network.run("connector", CONNECTOR, {"CONNECTOR_PROXY_API_KEY": "some-key"})
+        url = f"http://{network.ip(name)}:7004"
+        wait_for("the connector", lambda: http(f"{url}/liveness")[0] == 200, 30)
+        assert http(f"{url}/v1/commands")[0] == 200  # no key header, answered all the same
+    finally:
+        network.cleanup()

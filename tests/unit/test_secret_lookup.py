@@ -61,3 +61,13 @@ def test_late_writer_does_not_replace_the_first_value(tmp_path, monkeypatch):
     first = secret.read_or_create(str(tmp_path), "session_secret")
     second = secret.read_or_create(str(tmp_path), "session_secret")
     assert first == second
+
+
+def test_rsa_key_generated_once(tmp_path):
+    from cryptography.hazmat.primitives import serialization
+
+    first = secret.read_or_create(str(tmp_path), "backend_openid_signing_key", kind="rsa")
+    assert first == secret.read_or_create(str(tmp_path), "backend_openid_signing_key", kind="rsa")
+    assert first.startswith("-----BEGIN PRIVATE KEY-----\n") and first.endswith("-----END PRIVATE KEY-----\n")
+    assert serialization.load_pem_private_key(first.encode(), password=None).key_size == 2048
+    assert stat.S_IMODE((tmp_path / "backend_openid_signing_key").stat().st_mode) == 0o600

@@ -18,13 +18,16 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 GROUPS = ["spiff_database", "spiff_redis", "spiff_api", "spiff_worker", "spiff_frontend", "spiff_connector"]
 PEM_CERT = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
 PEM_KEY = "-----BEGIN PRIVATE KEY-----\nMIIBfake\n-----END PRIVATE KEY-----\n"
+# A real (self-signed, throw-away) certificate: base64 DER, as spiff_ca_certificates wants.
+PEM_CERT_REAL = (REPO / "tests" / "fixtures" / "ca" / "sandbox-ca.pem").read_text()
 
 
 def inventory(**changes):
     inv = {"all": {
         "hosts": {name: {"ansible_connection": "community.docker.docker",
                          "ansible_host": f"spiff-validation-absent-{name}"} for name in ("node-a", "node-b")},
-        "vars": {"spiff_backend_openid_server_url": "https://login.example.com/realms/spiff"},
+        "vars": {"spiff_backend_openid_server_url": "https://login.example.com/realms/spiff",
+                 "spiff_backend_openid_client_secret": "client-secret-of-the-provider"},
         "children": {group: {"hosts": {"node-a": None}} for group in GROUPS},
     }}
     for group in ("spiff_api", "spiff_worker"):
@@ -73,6 +76,11 @@ GOOD = {
     "numbers-as-strings": dict(spiff_backend_port="7100", spiff_backend_server_workers="8", spiff_health_timeout="600"),
     "named-environment": dict(spiff_backend_environment="staging"),
     "container-limits": dict(spiff_container_memory={"api": "4g", "frontend": ""}, spiff_container_pids_limit=0),
+    "site-ca-and-permissions": dict(spiff_ca_certificates=PEM_CERT_REAL + PEM_CERT_REAL,
+                                    spiff_backend_admin_users=["ops@example.com"], spiff_backend_admin_groups=["spiff-admins"],
+                                    spiff_backend_permissions={"groups": {"readers": {"users": ["r@example.com"]}}}),
+    "built-in-login-outside-production": dict(spiff_backend_environment="demo", spiff_backend_openid_client_secret="",
+                                              spiff_backend_openid_server_url="http://node-a:7000/openid"),
     "extra-settings": dict(spiff_backend_extra_env={"SPIFFWORKFLOW_BACKEND_DATABASE_POOL_SIZE": "10"},
                            spiff_backend_extra_secret_env={"SPIFFWORKFLOW_BACKEND_SENTRY_DSN": "https://k@s/2"}),
     "existing-controller-dirs": dict(spiff_image_archive_dir=str(REPO / "tests"),
@@ -251,6 +259,25 @@ CASES = {
     "builtin-openid-in-production": (dict(spiff_backend_openid_server_url="http://node-a:7000/openid"),
                                      "spiff_backend_openid_server_url",
                                      "is the backend's built-in OpenID server and spiff_backend_environment is production"),
+    "empty-client-secret-in-production": (dict(spiff_backend_openid_client_secret=""), "spiff_backend_openid_client_secret",
+                                          "is empty and spiff_backend_environment is production: upstream then uses its"
+                                          " public default client secret"),
+    # permissions and the site's CA
+    "example-permissions-in-production": (dict(spiff_backend_permissions_file_name="example.yml"),
+                                          "spiff_backend_permissions_file_name",
+                                          "is one of upstream's example permission files and spiff_backend_environment is"),
+    "permissions-file-missing": (dict(spiff_backend_permissions_file="/nonexistent/permissions.yml"),
+                                 "spiff_backend_permissions_file", "is no file on the controller"),
+    "ca-certificates-a-path": (dict(spiff_ca_certificates="/etc/ssl/site-ca.pem"), "spiff_ca_certificates",
+                               "holds no PEM certificate (it looks like a file path)"),
+    "ca-certificates-with-a-key": (dict(spiff_ca_certificates=PEM_CERT_REAL + PEM_KEY), "spiff_ca_certificates",
+                                   "holds text outside -----BEGIN CERTIFICATE-----"),
+    "ca-certificates-bad-base64": (dict(spiff_ca_certificates="-----BEGIN CERTIFICATE-----\nnot*base64\n"
+                                        "-----END CERTIFICATE-----\n"), "spiff_ca_certificates", "holds text outside"),
+    "ca-certificates-not-der": (dict(spiff_ca_certificates=PEM_CERT), "spiff_ca_certificates",
+                                "has a certificate (number 1) that is no valid base64 DER"),
+    "signing-key-not-pem": (dict(spiff_backend_openid_signing_key="openid.key"), "spiff_backend_openid_signing_key",
+                            "is no PEM text"),
     # firewall networks
     "firewall-ipv6-network": (dict(spiff_firewall=True, spiff_firewall_allowed_networks=["10.1.0.0/16", "fd00::/8"]),
                               "spiff_firewall_allowed_networks", "is no IPv4 address or network"),

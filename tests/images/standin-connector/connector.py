@@ -1,6 +1,10 @@
-"""Connector proxy stand-in: liveness, command list and echo, optional API key check."""
+"""Connector proxy stand-in: liveness, command list and echo.
 
-import hmac
+Like connector-proxy-demo v3.0.0 it does not check CONNECTOR_PROXY_API_KEY
+(a request without the key is answered): only the network protects it. An
+empty key still stops it at start, as the contract says.
+"""
+
 import json
 import os
 import signal
@@ -9,7 +13,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 VERSION = os.environ.get("SPIFF_STANDIN_VERSION", "unknown")
 API_KEY = os.environ.get("CONNECTOR_PROXY_API_KEY")
-KEY_HEADER = "Spiff-Connector-Proxy-Api-Key"
 COMMANDS = [{"id": "http/GetRequestV2", "parameters": [{"id": "url", "type": "str"}]},
             {"id": "http/PostRequestV2", "parameters": [{"id": "url", "type": "str"},
                                                         {"id": "data", "type": "any"}]}]
@@ -25,17 +28,9 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def allowed(self):
-        if API_KEY is None or not self.path.startswith(("/v1/commands", "/v1/auths", "/v1/do/")):
-            return True
-        given = self.headers.get(KEY_HEADER, "")
-        return hmac.compare_digest(given.encode(), API_KEY.encode())
-
     def do_GET(self):
         if self.path == "/liveness":
             return self.reply(200, {"ok": True, "version": VERSION})
-        if not self.allowed():
-            return self.reply(401, {"error": f"missing or wrong {KEY_HEADER} header"})
         if self.path == "/v1/commands":
             return self.reply(200, COMMANDS)
         if self.path == "/v1/auths":
@@ -43,8 +38,6 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(404, {"error": "not found"})
 
     def do_POST(self):
-        if not self.allowed():
-            return self.reply(401, {"error": f"missing or wrong {KEY_HEADER} header"})
         if not self.path.startswith("/v1/do/"):
             return self.reply(404, {"error": "not found"})
         size = int(self.headers.get("Content-Length") or 0)
@@ -65,8 +58,8 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     port = int(os.environ.get("CONNECTOR_PROXY_PORT") or 7004)
     server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
-    print(f"connector stand-in {VERSION} on port {port}, api key "
-          f"{'required' if API_KEY else 'not required'}", flush=True)
+    print(f"connector stand-in {VERSION} on port {port} (the API key is not checked, as upstream)",
+          flush=True)
     server.serve_forever()
 
 

@@ -11,7 +11,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
-from . import db, jobs, models, permissions, settings
+from . import auth, db, jobs, models, permissions, settings
 
 app = Flask("spiffworkflow_backend")
 COUNTERS = {"requests": 0, "jobs_created": 0}
@@ -39,6 +39,54 @@ def check_permission():
     if ok:
         return None
     return jsonify(error_code="not_authorized", message=reason, status_code=403), 403
+@app.after_request
+def cors_and_host(response):
+    """CORS as upstream builds it; X-Standin-Hostname says which replica answered (test-only)."""
+    response.headers["X-Standin-Hostname"] = socket.gethostname()
+    return auth.add_cors(response)
+
+
+app.register_blueprint(auth.openid, url_prefix="/openid")
+
+
+@app.get("/v1.0/login")
+def login():
+    return auth.login()
+
+
+@app.get("/v1.0/login_return")
+def login_return():
+    return auth.login_return()
+
+
+@app.get("/v1.0/user-groups/for-current-user")
+def groups_for_current_user():
+    """Granted to every user (upstream's BASIC permission)."""
+    denied = auth.guarded(request.path)
+    if denied:
+        return denied
+    claims = request.environ["standin.claims"]
+    return jsonify(sorted(auth._groups_of(claims, auth.permissions())))
+
+
+@app.get("/v1.0/standin/me")
+def me():
+    """Test-only (BASIC): who is logged in, and which replica answered."""
+    denied = auth.guarded(request.path)
+    if denied:
+        return denied
+    claims = request.environ["standin.claims"]
+    return jsonify(username=claims.get("preferred_username"), email=claims.get("email"),
+                   hostname=socket.gethostname())
+
+
+@app.get("/v1.0/secrets")
+def secrets():
+    """Upstream's secret list: only a permission on /secrets (or /*) grants it: an admin endpoint."""
+    denied = auth.guarded(request.path)
+    if denied:
+        return denied
+    return jsonify(results=[], pagination={"count": 0, "total": 0, "pages": 0})
 
 
 @app.get("/v1.0/status")
