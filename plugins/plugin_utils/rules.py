@@ -194,6 +194,12 @@ def _models(v, host, groups):
             " spiff_backend_process_models_mode: read-only (or auto) and change the models in their git repository"
             " or controller directory, then run site.yml.")
     editable = mode == "editable" or (mode == "auto" and len(hosts) == 1)
+    if not editable and v.get("spiff_backend_permissions_file_name"):
+        yield host, "spiff_backend_permissions_file_name", (
+            f"({v['spiff_backend_permissions_file_name']}) picks a permissions file bundled in the image, which cannot"
+            " hold the denials read-only process models need: the browser could change models that site.yml puts"
+            " back. Remove it and give the site's permissions with spiff_backend_permissions_file or"
+            " spiff_backend_permissions (the denials are added to them).")
     if v.get("spiff_backend_process_models_commit_on_save") and (not url or not editable):
         yield host, "spiff_backend_process_models_commit_on_save", (
             "is true without an editable git repository: commit on save pushes edits to"

@@ -185,6 +185,10 @@ CASES = {
                             "unescaped @"),
     "broker-with-redis-host": (dict(spiff_broker_url="redis://:pw@redis:6379/0"), "spiff_broker_url",
                                "is set while spiff_redis has a host"),
+    "read-only-models-with-bundled-permissions": (dict(spiff_backend_permissions_file_name="example.yml",
+                                                       spiff_backend_environment="demo"),
+                                                  "spiff_backend_permissions_file_name",
+                                                  "cannot hold the denials read-only process models need"),
     # container limits
     "memory-unknown-service": (dict(spiff_container_memory={"db": "1g"}), "spiff_container_memory",
                                "has db, no service of the collection"),

@@ -25,7 +25,8 @@ WORK = "/root/models-work"
 SECRETS = EPHEMERAL / "inventory" / ".secrets"
 # What converge.yml sets (the sandbox's group_vars give a controller directory).
 READ_ONLY = ["-e", "spiff_backend_process_models_git_url=git://md-1/models.git",
-             "-e", "spiff_backend_process_models_git_version=main", "-e", "spiff_backend_process_models_src="]
+             "-e", "spiff_backend_process_models_git_version=main", "-e", "spiff_backend_process_models_src=",
+             "-e", '{"spiff_backend_admin_users": ["admin@example.com"]}']
 # A deploy key as the inventory gives it (the git daemon needs none: what is
 # tested is where the collection keeps it).
 DEPLOY_KEY = ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAdeploykeyforthemodelsscenario0\n"
@@ -180,7 +181,8 @@ def editable_inventory():
                             "spiff_backend_process_models_git_url": "git://md-1/models.git",
                             "spiff_backend_process_models_git_version": "main",
                             "spiff_backend_process_models_commit_on_save": True,
-                            "spiff_backend_process_models_git_ssh_key": DEPLOY_KEY}})
+                            "spiff_backend_process_models_git_ssh_key": DEPLOY_KEY,
+                            "spiff_backend_admin_users": ["admin@example.com"]}})
 
 
 def test_editable_on_one_host_commits_an_edit_and_keeps_it(host):
