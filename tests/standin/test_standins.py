@@ -339,6 +339,8 @@ def test_api_refuses_to_boot_on_a_read_only_directory_that_is_no_git_work_tree(t
     finally:
         docker("rm", "-f", name, check=False)
     assert res.returncode != 0 and "Read-only file system" in res.stdout + res.stderr, res.stdout + res.stderr
+
+
 # ---------------------------------------------------------------- login, CORS, connector key
 
 def api_replica(network, role, **extra):
@@ -384,6 +386,13 @@ def test_cors_pattern_as_upstream_builds_it(net):
     req = urllib.request.Request(f"{full_url}/v1.0/version-info", headers={"Origin": "http://spiff.example.com:8001"})
     with urllib.request.urlopen(req, timeout=5) as res:
         assert res.headers.get("Access-Control-Allow-Origin") is None  # a URL with its scheme matches nothing
+
+
+def test_metrics_need_a_token_only_when_asked(net):
+    """As upstream: /metrics answers anyone unless SPIFFWORKFLOW_BACKEND_USE_AUTH_FOR_METRICS is true."""
+    assert http(f"{api_replica(net, 'metrics-open')}/metrics")[0] == 200
+    url = api_replica(net, "metrics-auth", SPIFFWORKFLOW_BACKEND_USE_AUTH_FOR_METRICS="true")
+    assert http(f"{url}/metrics")[0] == 401
 
 
 def test_login_fails_when_the_provider_cannot_be_fetched(net):

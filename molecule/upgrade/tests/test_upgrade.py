@@ -189,9 +189,9 @@ def test_tls_policy_and_security_headers(host):
                                   "/api/v1.0/%64ebug/url-info", "/api/v1.0/./debug/url-info", "/metrics"])
 def test_private_endpoints_not_reachable_through_the_proxy(host, path):
     assert public(host, path)[0] == 404
-    # ... while the replica itself serves them on the private network
+    # ... and the replica itself serves metrics only with a token (spiff_backend_metrics_auth)
     direct = host.check_output("curl -sS -o /dev/null -w '%{http_code}' http://up-app1:7000/api/metrics")
-    assert direct == "200"
+    assert direct == "401"  # spiff_backend_metrics_auth: a token is needed
 
 
 def test_a_failed_replica_leaves_the_pool_and_comes_back(host):

@@ -136,6 +136,12 @@ def sleep():
 
 @app.get("/metrics")
 def metrics():
+    # Upstream leaves the Prometheus endpoint out of authentication unless
+    # SPIFFWORKFLOW_BACKEND_USE_AUTH_FOR_METRICS is true.
+    if settings.is_true("SPIFFWORKFLOW_BACKEND_USE_AUTH_FOR_METRICS"):
+        _claims, error = auth.current_user()
+        if error:
+            return error
     lines = [f'standin_info{{version="{db.VERSION}",pid="{os.getpid()}"}} 1',
              f"standin_requests_total {COUNTERS['requests']}",
              f"standin_jobs_created_total {COUNTERS['jobs_created']}",
