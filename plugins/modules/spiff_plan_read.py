@@ -64,7 +64,7 @@ options:
   gits:
     description:
       - "Git clones to compare with their remote: C({dir, url, version, key_file}) each; the remote is asked
-        (C(git ls-remote)) which commit O(gits[].version) names now."
+        (C(git ls-remote)) which commit its C(version) names now."
     type: list
     elements: dict
     default: []

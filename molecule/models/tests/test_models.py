@@ -163,7 +163,7 @@ def test_status_shows_one_revision_and_fails_when_a_host_differs(host):
     md2.run_expect([0], f"echo changed-by-hand >> {MODELS}/g/m/m.bpmn")
     res = playbook(EPHEMERAL / "inventory", "status.yml")
     assert res.returncode != 0
-    flat = " ".join(res.stdout.split())
+    flat = " ".join((res.stdout + res.stderr).split())
     assert "The process models differ between backend hosts" in flat and f"md-1: git {commit[:12]};" in flat, flat[-3000:]
     plan = playbook(EPHEMERAL / "inventory", "plan.yml", *READ_ONLY)
     assert any(line.split()[:4] == ["md-2", "process", "models", "apply"] and "files changed in" in line
