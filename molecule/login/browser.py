@@ -22,7 +22,7 @@ import sys
 import time
 import urllib.request
 
-ELEMENT = "element-6066-11e4-a52e-4a5df1e5dd5f"
+ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # the W3C web element key
 
 
 def free_port():
