@@ -246,7 +246,7 @@ def test_a_failed_migration_leaves_the_old_release_serving(host, tmp_path):
     for name in API_HOSTS:
         assert host.get_host(f"docker://{name}").service("spiff-worker.service").is_running, name
         assert image_of(host, name, "worker") == "v3.0.0", name
-    assert spiffcheck.run_job(host, "up-app2", "after the failed migration")["status"] == "done"
+    assert spiffcheck.run_job(host, "up-app2", "after the failed migration", prefix="/api")["status"] == "done"
 
 
 def test_a_failing_replica_stops_the_rollout_while_the_rest_serve(host, tmp_path):
