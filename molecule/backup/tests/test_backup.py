@@ -92,12 +92,15 @@ def test_backup_destroy_restore(host):
     assert unknown.returncode != 0
     assert "Backup nosuch has no database.sql in /var/backups/spiff/nosuch on bk-db. Backups there: before." \
         in " ".join((unknown.stdout + unknown.stderr).split()), spiffcheck.failure(unknown)
-    db.run_expect([0], f"cp -a {BACKUPS}/before {BACKUPS}/cut && sed -i '$d' {BACKUPS}/cut/database.sql")
+    for vm in (host, db):  # a whole backup, but for the dump's last line
+        vm.run_expect([0], f"cp -a {BACKUPS}/before {BACKUPS}/cut")
+    db.run_expect([0], f"sed -i '$d' {BACKUPS}/cut/database.sql")
     cut = playbook("restore.yml", "-e", "spiff_restore_name=cut", "-e", "spiff_restore_confirm=true")
     assert cut.returncode != 0
     assert f"cannot be restored: {BACKUPS}/cut/database.sql (the dump does not end with the line mysqldump writes" \
         in " ".join((cut.stdout + cut.stderr).split()), spiffcheck.failure(cut)
-    db.run_expect([0], f"rm -rf {BACKUPS}/cut")
+    for vm in (host, db):
+        vm.run_expect([0], f"rm -rf {BACKUPS}/cut")
     assert not db.file("/var/lib/spiff/database").exists  # nothing was changed by the refused runs
     assert host.service("spiff-api.service").is_running
 
