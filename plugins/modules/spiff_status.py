@@ -26,7 +26,9 @@ options:
     type: str
     default: start_blocking_apscheduler
   timeout:
-    description: Seconds each health check may take.
+    description:
+      - Seconds each health check may take; a command check (a Celery ping, which first loads the
+        backend's application) may take three times as long.
     type: int
     default: 10
   models_dir:
@@ -193,7 +195,7 @@ def main():
         elif "HealthUrl" in spiff:
             entry["healthy"], entry["health"] = check_url(spiff["HealthUrl"], int(spiff.get("HealthStatus", 200)), timeout)
         elif "HealthCmd" in spiff:
-            entry["healthy"], entry["health"] = check_cmd(module, engine, container, json.loads(spiff["HealthCmd"]), timeout)
+            entry["healthy"], entry["health"] = check_cmd(module, engine, container, json.loads(spiff["HealthCmd"]), 3 * timeout)
         else:
             entry["healthy"], entry["health"] = True, "running (no check)"
         services.append(entry)
