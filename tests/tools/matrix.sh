@@ -64,6 +64,8 @@ fi
 if [[ -n $scenario ]]; then
   step "molecule test -s $scenario"
   start=$(date +%s)
-  molecule test -s "$scenario"
+  # The same lock as tests/tools/run_scenarios.py: `make test` runs both at once.
+  mkdir -p .cache/molecule
+  flock ".cache/molecule/$scenario.lock" molecule test -s "$scenario"
   echo "=== matrix ansible-core $core: molecule test -s $scenario: passed in $(( $(date +%s) - start )) s"
 fi

@@ -47,7 +47,8 @@ def main():
             name = queue.pop(0)
             log = LOGS / f"{name}.log"
             handle = log.open("w")
-            proc = subprocess.Popen(["molecule", "test", "-s", name], stdout=handle, stderr=subprocess.STDOUT,
+            # The lock: `make matrix`, beside these, runs a scenario of its own.
+            proc = subprocess.Popen(["flock", str(LOGS / f"{name}.lock"), "molecule", "test", "-s", name], stdout=handle, stderr=subprocess.STDOUT,
                                     cwd=REPO)
             running[name] = (proc, handle, log, time.monotonic())
             print(f"=== [{stamp()}] molecule test -s {name}: started (log: {log.relative_to(REPO)})", flush=True)
