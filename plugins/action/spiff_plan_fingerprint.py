@@ -17,11 +17,15 @@ So the fingerprint must change whenever a rendering could: it covers
     beside the fingerprint and compared by the module itself);
   - the collection's own files (roles, plugins, playbooks);
   - the controller's files a rendering reads: the secrets directory and the
-    process models directory.
+    process models directory;
+  - whether the proxy's self-signed certificate in the secrets directory
+    expires within spiff_proxy_tls_renew_days: time alone makes it due, and
+    the rendering (roles/proxy/tasks/tls.yml) renews it.
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
@@ -38,6 +42,18 @@ NOT_RENDERED = {"spiff_apply_unchanged", "spiff_no_log"}
 FACTS = ("default_ipv4", "processor_vcpus", "os_family", "distribution", "distribution_version",
          "distribution_major_version")
 _CODE = {}
+
+
+def renewal_due(path, days):
+    """True when the PEM certificate at path expires within days (False when absent or unreadable)."""
+    try:
+        from cryptography import x509
+        with open(path, "rb") as handle:
+            cert = x509.load_pem_x509_certificate(handle.read())
+        left = cert.not_valid_after_utc - datetime.datetime.now(datetime.timezone.utc)
+        return left < datetime.timedelta(days=int(days))
+    except (OSError, ValueError, TypeError, ImportError, AttributeError):
+        return False
 
 
 def _tree(top, skip=(".git",)):
@@ -117,6 +133,9 @@ class ActionModule(ActionBase):
                 except AnsibleError:
                     found = path
                 inputs["_dir_" + key] = _tree(found) if os.path.isdir(found) else "absent"
+                if key == "spiff_secrets_dir":
+                    inputs["_tls_renewal_due"] = renewal_due(os.path.join(found, "proxy-tls.crt"),
+                                                             inputs.get("spiff_proxy_tls_renew_days", 30))
         result["changed"] = False
         result["fingerprint"] = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
         return result

@@ -23,6 +23,8 @@ process models, the schema migration), described by checksums only:
     git        {dir, url, version, key_file}: a clone whose HEAD must be the
                commit the remote's version (branch, tag or commit) names now,
                with no file changed
+    stamp      {path, image}: a file that must hold the id the host's image
+               has under that reference (the schema migration's record)
     always     a reason to apply it whatever the host has ('' for none)
     state      present, or absent: then only absent and container count
     restarts   true for a long-running service: a change restarts it
@@ -148,7 +150,7 @@ def plan_files(files, env_file=""):
 def plan_request(items, engine="/usr/bin/podman"):
     """The spiff_plan_read arguments that read everything the items name."""
     req = {"files": [], "env_files": [], "dirs": [], "exists": [], "units": [], "images": [],
-           "containers": [], "trees": [], "gits": [], "engine": engine}
+           "containers": [], "trees": [], "gits": [], "stamps": [], "engine": engine}
 
     def add(key, value):
         if value and value not in req[key]:
@@ -167,6 +169,9 @@ def plan_request(items, engine="/usr/bin/podman"):
         for image in item.get("images", []):
             add("images", image)
         add("containers", item.get("container", ""))
+        if item.get("stamp"):
+            add("stamps", item["stamp"]["path"])
+            add("images", item["stamp"]["image"])
         if item.get("tree"):
             add("trees", item["tree"]["dir"])
         if item.get("git"):
@@ -229,6 +234,17 @@ def _verdict(item, seen):
         reasons.append("held out of the proxies' pool")
     if item.get("always"):
         reasons.append(item["always"])
+    stamp = item.get("stamp")
+    if stamp:
+        # A file naming the image id something was done for (the schema
+        # migration): done again when the host's image under that reference
+        # has another id, even with the same tag.
+        image_id = seen["images"].get(stamp["image"], "")
+        have = seen["stamps"].get(stamp["path"], "")
+        if not image_id:
+            reasons.append("image " + stamp["image"] + " not on the host yet")
+        elif have != image_id:
+            reasons.append("%s is for %s, the image is %s" % (stamp["path"], (have or "no image")[:19], image_id[:19]))
     tree = item.get("tree")
     git = item.get("git")
     if git:
@@ -258,7 +274,7 @@ def _verdict(item, seen):
 def plan_verdicts(items, observed, host=""):
     """One verdict per item: {host, component, name, action, reasons}; action 'none' when unchanged."""
     seen = {key: observed.get(key) or {} for key in ("files", "env", "dirs", "exists", "units", "images", "containers", "trees",
-                                                     "gits")}
+                                                     "gits", "stamps")}
     verdicts = []
     for item in items:
         reasons, restart = _verdict(item, seen)

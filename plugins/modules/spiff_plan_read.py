@@ -56,6 +56,11 @@ options:
     type: list
     elements: str
     default: []
+  stamps:
+    description: Small files whose text (the first 200 bytes, stripped) is read, such as the image id the schema was migrated for.
+    type: list
+    elements: path
+    default: []
   trees:
     description: Directories whose files (all of them, recursively) are checksummed.
     type: list
@@ -144,6 +149,10 @@ trees:
   description: "{directory: {relative path: checksum}}."
   type: dict
   returned: always
+stamps:
+  description: "{path: its text} of the stamp files that exist."
+  type: dict
+  returned: always
 gits:
   description: "{directory: {head, remote, problem}}: the commit checked out, the one the remote names, why not read."
   type: dict
@@ -217,7 +226,11 @@ def units_state(module, units):
 def observe(module, params):
     """What the host has of what params (the plan_request form) names."""
     result = {"files": {}, "env": {}, "dirs": {}, "exists": {}, "units": {}, "images": {}, "containers": {}, "trees": {},
-              "gits": {}}
+              "gits": {}, "stamps": {}}
+    for path in params["stamps"]:
+        if os.path.isfile(path):
+            with open(path, "rb") as handle:
+                result["stamps"][path] = handle.read(200).decode("utf-8", "replace").strip()
     for path in params["files"]:
         if os.path.isfile(path):
             result["files"][path] = dict(owner_mode(os.stat(path)), sha=file_sha256(path))
@@ -313,7 +326,7 @@ def main():
     listed = {"type": "list", "elements": "path", "default": []}
     module = AnsibleModule(
         argument_spec={
-            "files": listed, "env_files": listed, "dirs": listed, "exists": listed, "trees": listed,
+            "files": listed, "env_files": listed, "dirs": listed, "exists": listed, "trees": listed, "stamps": listed,
             "units": {"type": "list", "elements": "str", "default": []},
             "engine": {"type": "path", "default": "/usr/bin/podman"},
             "images": {"type": "list", "elements": "str", "default": []},

@@ -182,7 +182,8 @@ def main():
             "sub": state.get("SubState", ""),
             "enabled": state.get("UnitFileState", ""),
             "image": shown,
-            "release": shown.rsplit(":", 1)[-1] if ":" in shown.rsplit("/", 1)[-1] else "",
+            # The tag (name:tag or name:tag@sha256:...); none for name@sha256:...
+            "release": (lambda ref: ref.rsplit(":", 1)[-1] if ":" in ref.rsplit("/", 1)[-1] else "")(shown.split("@")[0]),
             "uptime": uptime(state),
             "oneshot": oneshot,
         }

@@ -191,8 +191,10 @@ def _matching(pattern, problem, also=lambda value: False):
 
 _release = _matching(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
                      "is no image tag: give a release like v3.0.0 (letters, digits, _ . -; no spaces; not empty)")
-_image = _matching(r"^[a-z0-9][A-Za-z0-9._/:@-]*$", "is no image reference: give registry/name:tag (no spaces, not empty)",
-                   also=lambda value: value.endswith((":", "/")))
+_image = _matching(r"^[a-z0-9][A-Za-z0-9._/:-]*(@sha256:[0-9a-f]{64})?$",
+                   "is no image reference: give registry/name:tag, registry/name@sha256:<64 hex digits> or"
+                   " registry/name:tag@sha256:<64 hex digits> (no spaces, not empty)",
+                   also=lambda value: value.split("@")[0].endswith((":", "/")))
 _identifier = _matching(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$",
                         "is no plain name: use letters, digits and _ (not starting with a digit, at most 63), which every"
                         " database and SQL statement takes as is")

@@ -255,10 +255,24 @@ def _release(v, host):
     if "spiff_release" not in v:
         return
     for name in ("spiff_backend_image", "spiff_frontend_image", "spiff_connector_image"):
-        if name in v and not v[name].endswith(":" + v["spiff_release"]):
+        # name@sha256:... is pinned by its digest; name:tag@sha256:... still names the tag.
+        tagged = name in v and (":" in v[name].split("@")[0].rsplit("/", 1)[-1] or "@" not in v[name])
+        if tagged and not v[name].split("@")[0].endswith(":" + v["spiff_release"]):
             yield host, name, (
                 f"({v[name]}) is not release {v['spiff_release']}: upstream builds one release tag for backend,"
                 " frontend and connector; change spiff_release instead of one image's tag.")
+
+
+def _digests(v, host):
+    """A digest names what a registry serves; an image loaded from an archive has no registry digest."""
+    if not v.get("spiff_image_archive_dir"):
+        return
+    for name in ("spiff_backend_image", "spiff_frontend_image", "spiff_connector_image", "spiff_proxy_image"):
+        if "@sha256:" in str(v.get(name, "")):
+            yield host, name, (
+                f"({v[name]}) is pinned by digest, but spiff_image_archive_dir is set: an image loaded from an"
+                " archive keeps its tags, not the registry's digest, so the host could never find it by digest."
+                " Give a tag with archives, or leave spiff_image_archive_dir empty to pull from the registry.")
 
 
 def _extra(v, host, managed):
@@ -278,6 +292,6 @@ def check(values, groups, role_vars):
     for host, v in values.items():
         for rule in (_uri(v, host, groups), _login(v, host), _permissions(v, host), _ports(v, host), _backend(v, host),
                      _models(v, host, groups), _frontend(v, host), _urls(v, host, groups), _proxy(v, host), _release(v, host),
-                     _extra(v, host, managed)):
+                     _digests(v, host), _extra(v, host, managed)):
             problems.extend(rule)
     return problems

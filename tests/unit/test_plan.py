@@ -206,3 +206,36 @@ def test_git_remote_commit_reads_branches_and_peeled_tags(tmp_path):
     assert not plan.git_dirty(str(repo))
     (repo / "f").write_text("2")
     assert plan.git_dirty(str(repo))
+
+
+STAMP = "/var/lib/spiff/backend/migrated-image"
+
+
+def migration_item():
+    return {"component": "prepare", "name": "schema migration", "dirs": [{"path": "/var/lib/spiff", "mode": "0755"}],
+            "stamp": {"path": STAMP, "image": "backend:v1"}}
+
+
+def migration_seen(stamp, image_id):
+    return {"dirs": {"/var/lib/spiff": {"mode": 0o755, "uid": 0, "gid": 0}},
+            "stamps": {STAMP: stamp} if stamp is not None else {},
+            "images": {"backend:v1": image_id}}
+
+
+def test_migration_is_keyed_by_the_image_id_not_the_reference():
+    assert verdict(migration_item(), migration_seen("sha256:aaa", "sha256:aaa"))["action"] == "none"
+    v = verdict(migration_item(), migration_seen("sha256:aaa", "sha256:bbb"))  # same tag, loaded anew
+    assert v["action"] == "apply" and v["reasons"] == [STAMP + " is for sha256:aaa, the image is sha256:bbb"], v
+    # a stamp of the collection's earlier form (the reference) migrates once more
+    assert verdict(migration_item(), migration_seen("backend:v1", "sha256:aaa"))["action"] == "apply"
+
+
+def test_migration_planned_before_the_first_one_and_before_the_image_arrives():
+    assert verdict(migration_item(), migration_seen(None, "sha256:aaa"))["reasons"] == [
+        STAMP + " is for no image, the image is sha256:aaa"]
+    assert verdict(migration_item(), migration_seen("sha256:aaa", ""))["reasons"] == ["image backend:v1 not on the host yet"]
+
+
+def test_plan_request_reads_the_stamp_and_its_image():
+    req = plan.plan_request([migration_item()])
+    assert req["stamps"] == [STAMP] and req["images"] == ["backend:v1"]
