@@ -285,6 +285,19 @@ def _extra(v, host, managed):
                         f" remove it and set {settings[key]} instead.")
 
 
+def _backup_copy(v, host):
+    if not _has(v, "spiff_backup_copy_to", "spiff_backup_copy_dir", "spiff_backup_copy_key"):
+        return
+    if v["spiff_backup_copy_to"] == "controller" and not v["spiff_backup_copy_dir"]:
+        yield host, "spiff_backup_copy_dir", (
+            "is empty but spiff_backup_copy_to is controller: give the controller directory the copies go to.")
+    if not v["spiff_backup_copy_to"] and (v["spiff_backup_copy_dir"] or v["spiff_backup_copy_key"]):
+        name = "spiff_backup_copy_key" if v["spiff_backup_copy_key"] else "spiff_backup_copy_dir"
+        yield host, name, (
+            "is given but spiff_backup_copy_to is empty, so no backup is copied: set spiff_backup_copy_to:"
+            f" controller, or remove {name}.")
+
+
 def check(values, groups, role_vars):
     """Every problem between variables and hosts: (host or None, variable, problem)."""
     managed = role_vars.get("_spiff_managed_env") or {}
@@ -292,6 +305,6 @@ def check(values, groups, role_vars):
     for host, v in values.items():
         for rule in (_uri(v, host, groups), _login(v, host), _permissions(v, host), _ports(v, host), _backend(v, host),
                      _models(v, host, groups), _frontend(v, host), _urls(v, host, groups), _proxy(v, host), _release(v, host),
-                     _digests(v, host), _extra(v, host, managed)):
+                     _digests(v, host), _backup_copy(v, host), _extra(v, host, managed)):
             problems.extend(rule)
     return problems

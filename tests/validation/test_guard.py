@@ -57,6 +57,8 @@ def passed_guard(out):
 
 GOOD = {
     "defaults": {},
+    "backup-copy": dict(spiff_backup_copy_to="controller", spiff_backup_copy_dir="/tmp",
+                        spiff_backup_copy_key="copy-key-of-the-site"),
     "firewall": dict(spiff_firewall=True, spiff_firewall_allowed_networks=["10.1.0.0/16", "192.0.2.7"]),
     "passwords-with-url-characters": dict(spiff_database_password="p:a@s/s%w'o\"r\\d", spiff_redis_password="r:e@d/i%s'x y",
                                           spiff_database_admin_password="a:d@m/i%n'", spiff_connector_api_key="k:e@y/%'",
@@ -105,6 +107,7 @@ def test_good_inventory_passes_the_guard(tmp_path, case):
         if name in GOOD[case]:
             assert GOOD[case][name] not in out
     assert "https://k@s/2" not in out
+    assert "copy-key-of-the-site" not in out
 
 
 URL_CASES = {
@@ -143,6 +146,13 @@ NUMBER_CASES = {
 }
 
 CASES = {
+    "backup-copy-to-unknown": (dict(spiff_backup_copy_to="bk-out"), "spiff_backup_copy_to", "is not one of"),
+    "backup-copy-without-dir": (dict(spiff_backup_copy_to="controller"), "spiff_backup_copy_dir",
+                                "is empty but spiff_backup_copy_to is controller"),
+    "backup-copy-dir-missing": (dict(spiff_backup_copy_to="controller", spiff_backup_copy_dir="/nonexistent/copies"),
+                                "spiff_backup_copy_dir", "is no directory on the controller"),
+    "backup-key-without-copy": (dict(spiff_backup_copy_key="copy-key-of-the-site"), "spiff_backup_copy_key",
+                                "spiff_backup_copy_to is empty, so no backup is copied"),
     # inventory shape
     "two-background-hosts": (dict(group_spiff_background=["node-a", "node-b"]), "spiff_background",
                              "holds 2 hosts (node-a, node-b)"),

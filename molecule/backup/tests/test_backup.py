@@ -3,9 +3,11 @@ after the database's data directory is destroyed, data written after it is gone,
 process models of the backup replace the host's. The host firewall (spiff_firewall) lets
 only the backend host reach the database, the broker and the connector."""
 
+import hashlib
 import os
 import pathlib
 import re
+import subprocess
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
@@ -15,6 +17,7 @@ testinfra_hosts = ["bk-app"]
 EPHEMERAL = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
 REPO = pathlib.Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 BACKUPS = "/var/backups/spiff"
+COPY_KEY = "copy-key-of-the-bk-site"  # spiff_backup_copy_key, given in a 0600 vars file
 MODELS = "/var/lib/spiff/process_models"
 
 
@@ -70,8 +73,16 @@ def test_backup_destroy_restore(host):
     before = spiffcheck.run_job(host, "bk-app", "written before the backup")
     host.run_expect([0], f"mkdir -p {MODELS}/restore-check && echo before > {MODELS}/restore-check/model.json")
 
-    res = playbook("backup.yml", "-e", "spiff_backup_name=before")
+    copies = EPHEMERAL / "copies"
+    copies.mkdir(exist_ok=True)
+    key_vars = EPHEMERAL / "copy-key.yml"
+    key_vars.touch(mode=0o600)
+    key_vars.write_text(f"spiff_backup_copy_key: {COPY_KEY}\n")
+    # -vvv: the key must stay out of even the most verbose output.
+    res = playbook("backup.yml", "-e", "spiff_backup_name=before", "-e", "spiff_backup_copy_to=controller",
+                   "-e", f"spiff_backup_copy_dir={copies}", "-e", f"@{key_vars}", "-vvv")
     assert res.returncode == 0, spiffcheck.failure(res)
+    assert COPY_KEY not in res.stdout + res.stderr
     dump = db.file(f"{BACKUPS}/before/database.sql")
     models = host.file(f"{BACKUPS}/before/process_models.tar.gz")
     assert dump.exists and models.exists
@@ -81,6 +92,30 @@ def test_backup_destroy_restore(host):
         assert vm.file(BACKUPS).mode == 0o700
         assert vm.check_output(f"find {BACKUPS} -perm /o=rwx -o -perm /g=rwx") == ""
         assert vm.check_output(f"find {BACKUPS} -type f ! -user root") == ""
+
+    # The copy on the controller: one encrypted tar per host, with its checksum; not readable
+    # without the key. The key is in no file or unit on the hosts.
+    for vm, name in ((db, "bk-db"), (host, "bk-app")):
+        sealed = copies / "before" / f"{name}.tar.enc"
+        data = sealed.read_bytes()
+        assert data.startswith(b"Salted__") and b"CREATE TABLE" not in data and b"ustar" not in data
+        assert (sealed.stat().st_mode & 0o077) == 0
+        assert (copies / "before" / f"{name}.tar.enc.sha256").read_text() == \
+            f"{hashlib.sha256(data).hexdigest()}  {name}.tar.enc\n"
+        assert vm.run(f"grep -rlF {COPY_KEY} /etc /usr/local/sbin /var/backups /root /tmp").stdout == ""
+        assert vm.check_output(f"ls -A {BACKUPS}").split().count(".copy-before.tar") == 0
+    wrong = subprocess.run(["openssl", "enc", "-d", "-aes-256-cbc", "-pbkdf2", "-pass", "stdin",
+                            "-in", str(copies / "before" / "bk-db.tar.enc")], input=b"not-the-key\n", capture_output=True)
+    assert wrong.returncode != 0 or b"CREATE TABLE" not in wrong.stdout
+    # The database host loses its backup; the README's way back from the copy restores it
+    # (decrypted on the controller, unpacked into spiff_backup_dir), and the restore below reads it.
+    db.run_expect([0], f"rm -rf {BACKUPS}/before")
+    plain = subprocess.run(["openssl", "enc", "-d", "-aes-256-cbc", "-pbkdf2", "-pass", "stdin",
+                            "-in", str(copies / "before" / "bk-db.tar.enc")], input=COPY_KEY.encode() + b"\n",
+                           capture_output=True, check=True).stdout
+    assert b"CREATE TABLE `standin_job`" in plain
+    subprocess.run(["docker", "cp", "-", f"bk-db:{BACKUPS}/"], input=plain, check=True)
+    assert db.file(f"{BACKUPS}/before/database.sql").mode == 0o600
 
     after = spiffcheck.run_job(host, "bk-app", "written after the backup")
     host.run_expect([0], f"echo after > {MODELS}/restore-check/model.json && touch {MODELS}/created-after")
