@@ -104,8 +104,8 @@ options:
       - With O(gather_subset), the facts also hold C(spiff_private_ipv4), the IPv4 address
         the host publishes its ports on: the address itself when it is one of the host's
         own; for a name, the first of its IPv4 addresses (as this host resolves it) that is
-        one of the host's own, else the first it resolves to; else the default route's
-        address, else 127.0.0.1.
+        one of the host's own; else (an address the host does not have, binding it would
+        fail) the default route's address, else 127.0.0.1.
     type: str
     default: ""
 author: spiff.arena authors (!UNKNOWN)
@@ -336,7 +336,7 @@ def private_ipv4(address, facts):
         found = [info[4][0] for info in socket.getaddrinfo(address, None, socket.AF_INET, socket.SOCK_STREAM)]
     except (socket.gaierror, UnicodeError):
         found = []
-    return next((a for a in found if a in own), found[0] if found else fallback)
+    return next((a for a in found if a in own), fallback)
 
 
 def main():
