@@ -65,7 +65,7 @@ def test_private_ports_answer_the_vm_and_not_this_machine(host, address, port):
     the VM, every port but the proxy's answers only the VM (backend and proxy host)."""
     listening = host.check_output(f"ss -ltnH 'sport = :{port}'").splitlines()
     assert listening and all(line.split()[3] == f"{address}:{port}" for line in listening), listening
-    assert host.run(f"timeout 3 bash -c '</dev/tcp/{address}/{port}'").rc == 0
+    assert host.run(f"timeout 10 bash -c '</dev/tcp/{address}/{port}'").rc == 0  # answers at once; 10 s for a loaded machine
     with pytest.raises(OSError):  # dropped: no answer at all
         socket.create_connection((address, port), timeout=3).close()
     socket.create_connection((address, 443), timeout=3).close()  # the proxy answers everyone
