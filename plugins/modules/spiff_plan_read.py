@@ -102,10 +102,10 @@ options:
     description:
       - This host's private address (C(spiff_private_address)), an IPv4 address or a name.
       - With O(gather_subset), the facts also hold C(spiff_private_ipv4), the IPv4 address
-        the host publishes its ports on: the address itself when it is one of the host's
-        own; for a name, the first of its IPv4 addresses (as this host resolves it) that is
-        one of the host's own; else (an address the host does not have, binding it would
-        fail) the default route's address, else 127.0.0.1.
+        the host publishes its ports on. That is the address itself when it is one of the
+        host's own; for a name, the first of its IPv4 addresses (as this host resolves it)
+        that is one of the host's own; else (an address the host does not have, binding it
+        would fail) the default route's address, else 127.0.0.1.
     type: str
     default: ""
 author: spiff.arena authors (!UNKNOWN)
