@@ -12,7 +12,7 @@ So the fingerprint must change whenever a rendering could: it covers
     this plugin), but for the few no rendering reads (NOT_RENDERED);
   - the inventory's spiff_* groups and the private address of each of
     their hosts;
-  - the facts the roles read (address, CPUs, OS) and the Ansible version
+  - the facts the roles read (addresses, CPUs, OS) and the Ansible version
     (the backend hosts' addresses as the host resolves them are recorded
     beside the fingerprint and compared by the module itself);
   - the collection's own files (roles, plugins, playbooks);
@@ -39,7 +39,7 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 # Settings of the run itself that no rendering reads: a run with one of them
 # changed still compares with the recorded plan.
 NOT_RENDERED = {"spiff_apply_unchanged", "spiff_no_log"}
-FACTS = ("default_ipv4", "processor_vcpus", "os_family", "distribution", "distribution_version",
+FACTS = ("default_ipv4", "spiff_private_ipv4", "processor_vcpus", "os_family", "distribution", "distribution_version",
          "distribution_major_version")
 _CODE = {}
 

@@ -103,6 +103,16 @@ options:
     type: list
     elements: str
     default: []
+  private_address:
+    description:
+      - This host's private address (C(spiff_private_address)), an IPv4 address or a name.
+      - With O(gather_subset), the facts also hold C(spiff_private_ipv4), the IPv4 address
+        the host publishes its ports on. That is the address itself when it is one of the
+        host's own; for a name, the first of its IPv4 addresses (as this host resolves it)
+        that is one of the host's own; else (an address the host does not have, binding it
+        would fail) the default route's address, else 127.0.0.1.
+    type: str
+    default: ""
 author: spiff.arena authors (!UNKNOWN)
 """
 
@@ -322,6 +332,26 @@ def gather_facts(module, subset, timeout):
     return facts
 
 
+def private_ipv4(address, facts):
+    """The host's own IPv4 address for its private address (see the option private_address)."""
+    own = facts.get("ansible_all_ipv4_addresses") or []
+    fallback = (facts.get("ansible_default_ipv4") or {}).get("address") or "127.0.0.1"
+    if not address:
+        return fallback
+    try:
+        socket.inet_aton(address)
+        literal = address.count(".") == 3
+    except (OSError, UnicodeError):
+        literal = False
+    if literal:
+        return address if address in own else fallback
+    try:
+        found = [info[4][0] for info in socket.getaddrinfo(address, None, socket.AF_INET, socket.SOCK_STREAM)]
+    except (socket.gaierror, UnicodeError):
+        found = []
+    return next((a for a in found if a in own), fallback)
+
+
 def main():
     listed = {"type": "list", "elements": "path", "default": []}
     module = AnsibleModule(
@@ -336,6 +366,7 @@ def main():
             "resolve": {"type": "list", "elements": "str", "default": []},
             "gather_subset": {"type": "list", "elements": "str", "default": []},
             "gather_timeout": {"type": "int", "default": 10},
+            "private_address": {"type": "str", "default": ""},
         },
         supports_check_mode=True,
     )
@@ -343,6 +374,8 @@ def main():
     result = {"changed": False, "resolved": resolve(params["resolve"])}
     if params["gather_subset"]:
         result["ansible_facts"] = gather_facts(module, params["gather_subset"], params["gather_timeout"])
+        result["ansible_facts"]["ansible_spiff_private_ipv4"] = private_ipv4(params["private_address"],
+                                                                             result["ansible_facts"])
     result["record_fingerprint"], items = recorded_plan(params["record"], result["resolved"])
     if items is not None:
         seen = observe(module, plan_request(items, params["engine"]))

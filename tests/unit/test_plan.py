@@ -144,6 +144,26 @@ def test_image_ids_one_call_when_all_present_each_when_one_is_missing():
     assert len(engine.calls) == 4
 
 
+def test_private_ipv4_is_an_address_of_the_host_else_the_default_route(monkeypatch):
+    module = read_module()
+    facts = {"ansible_all_ipv4_addresses": ["203.0.113.7", "10.0.0.5", "172.17.0.1"],
+             "ansible_default_ipv4": {"address": "203.0.113.7"}}
+    names = {"node-a.internal": ["192.0.2.9", "10.0.0.5"], "nat.example.com": ["198.51.100.3"]}
+
+    def getaddrinfo(name, *args):
+        if name not in names:
+            raise module.socket.gaierror(name)
+        return [(2, 1, 6, "", (address, 0)) for address in names[name]]
+
+    monkeypatch.setattr(module.socket, "getaddrinfo", getaddrinfo)
+    assert module.private_ipv4("10.0.0.5", facts) == "10.0.0.5"
+    assert module.private_ipv4("node-a.internal", facts) == "10.0.0.5"  # the host's own, not the first
+    assert module.private_ipv4("198.51.100.3", facts) == "203.0.113.7"  # not the host's: binding it would fail
+    assert module.private_ipv4("nat.example.com", facts) == "203.0.113.7"
+    assert module.private_ipv4("unknown.example.com", facts) == "203.0.113.7"
+    assert module.private_ipv4("", {}) == "127.0.0.1"
+
+
 def test_container_names_lists_every_container_once():
     module = read_module()
     engine = FakeEngine({}, ["spiff-api", "spiff-worker"])

@@ -4,6 +4,8 @@ import json
 import os
 import pathlib
 import re
+import socket
+import subprocess
 import sys
 
 import pytest
@@ -56,6 +58,54 @@ def test_connector_liveness_and_no_key_check(host):
     assert status == 200
     status, _ = spiffcheck.http(host, f"http://{HOST}:7004/v1/commands")
     assert status == 200  # as upstream's connector-proxy-demo: no key is checked, the network protects it
+
+
+# Exposure (issue 16): ports on the private address, firewall, metrics -----------------
+
+PORTS = {"database": 5432, "redis": 6379, "connector": 7004, "api": 7000, "frontend": 8001}
+
+
+def private_ipv4():
+    """The VM's address on the sandbox network: the one its name, its private address, resolves to."""
+    return subprocess.run(["docker", "inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+                           HOST], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def reaches_from_here(address, port):
+    """Whether this machine, in no group of the inventory, opens address:port within 3 s."""
+    try:
+        socket.create_connection((address, port), timeout=3).close()
+    except OSError:  # dropped (timed out) or refused
+        return False
+    return True
+
+
+@pytest.mark.parametrize("name", sorted(PORTS))
+def test_published_port_listens_on_the_private_address_only(host, name):
+    address, port = private_ipv4(), PORTS[name]
+    published = [line.split(" -> ")[1] for line in host.check_output(f"podman port spiff-{name}").splitlines()]
+    assert published == [f"{address}:{port}"], published
+    listening = host.check_output(f"ss -ltnH 'sport = :{port}'").splitlines()
+    assert listening and all(line.split()[3] == f"{address}:{port}" for line in listening), listening
+
+
+@pytest.mark.parametrize("name", ["database", "redis", "connector"])
+def test_backend_ports_answer_the_backend_hosts_only(host, name):
+    """spiff_firewall (on by default): the database, broker and connector ports answer the
+    backend hosts (this VM) and not this machine, which is in no group."""
+    address, port = private_ipv4(), PORTS[name]
+    assert host.run(f"timeout 10 bash -c '</dev/tcp/{address}/{port}'").rc == 0  # answers at once; 10 s for a loaded machine
+    assert not reaches_from_here(address, port)
+
+
+@pytest.mark.parametrize("name", ["api", "frontend"])
+def test_api_and_frontend_answer_everyone_without_a_proxy(host, name):
+    assert reaches_from_here(private_ipv4(), PORTS[name])  # no proxy: users come straight to them
+
+
+def test_metrics_on_the_api_port_need_a_token(host):
+    status, body = spiffcheck.http(host, f"http://{HOST}:7000/metrics")
+    assert status == 401 and "standin_requests_total" not in str(body), (status, body)
 
 
 def test_scheduler_flag_false_and_no_downgrade(host):

@@ -7,6 +7,7 @@ healthy in dependency order.
 """
 
 import pathlib
+import socket
 import subprocess
 import sys
 import time
@@ -49,6 +50,25 @@ def api_status(host, address):
 
 def all_healthy(host, address):
     return all(running(host, name) for name in SERVICES) and api_status(host, address) == 200
+
+
+def test_metrics_at_the_api_port_root_need_a_token(host, address):
+    """Upstream serves /metrics at the API port's root, outside the /api prefix; a token is needed."""
+    for path in ("/metrics", f"{PREFIX}/metrics"):
+        status, body = spiffcheck.http(host, f"http://{address}:7000{path}")
+        assert status == 401 and "standin_requests_total" not in str(body), (path, status, body)
+
+
+@pytest.mark.parametrize("port", [5432, 6379, 7004, 7000, 8001], ids=["database", "redis", "connector", "api", "frontend"])
+def test_private_ports_answer_the_vm_and_not_this_machine(host, address, port):
+    """spiff_private_address is an IP here: every port listens on it only, and with the proxy on
+    the VM, every port but the proxy's answers only the VM (backend and proxy host)."""
+    listening = host.check_output(f"ss -ltnH 'sport = :{port}'").splitlines()
+    assert listening and all(line.split()[3] == f"{address}:{port}" for line in listening), listening
+    assert host.run(f"timeout 10 bash -c '</dev/tcp/{address}/{port}'").rc == 0  # answers at once; 10 s for a loaded machine
+    with pytest.raises(OSError):  # dropped: no answer at all
+        socket.create_connection((address, port), timeout=3).close()
+    socket.create_connection((address, 443), timeout=3).close()  # the proxy answers everyone
 
 
 @pytest.mark.parametrize("name", SERVICES)

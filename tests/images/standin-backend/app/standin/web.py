@@ -284,7 +284,15 @@ def build_wsgi():
     wsgi = app.wsgi_app
     prefix = settings.env("SPIFFWORKFLOW_BACKEND_WSGI_PATH_PREFIX").rstrip("/")
     if prefix:
-        wsgi = DispatcherMiddleware(Response("Not Found", status=404), {prefix: wsgi})
+        inner = wsgi
+
+        def root(environ, start_response):
+            # Upstream serves the Prometheus endpoint at the port's root, outside the prefix.
+            if environ.get("PATH_INFO") == "/metrics":
+                return inner(environ, start_response)
+            return Response("Not Found", status=404)(environ, start_response)
+
+        wsgi = DispatcherMiddleware(root, {prefix: wsgi})
     if settings.is_true("SPIFFWORKFLOW_BACKEND_USE_WERKZEUG_MIDDLEWARE_PROXY_FIX"):
         count = int(settings.env("SPIFFWORKFLOW_BACKEND_PROXY_COUNT_FOR_PROXY_FIX", "1"))
         wsgi = ProxyFix(wsgi, x_for=count, x_proto=count, x_host=count, x_port=count,
