@@ -97,6 +97,12 @@ def systemd_state(module, unit):
     return state
 
 
+def _release(reference):
+    """The tag of an image reference (name:tag or name:tag@sha256:...); empty for name@sha256:..."""
+    name = reference.split("@")[0]
+    return name.rsplit(":", 1)[-1] if ":" in name.rsplit("/", 1)[-1] else ""
+
+
 def uptime(state):
     """Seconds since the unit became active, or None."""
     entered = int(state.get("ActiveEnterTimestampMonotonic") or 0)
@@ -183,7 +189,7 @@ def main():
             "enabled": state.get("UnitFileState", ""),
             "image": shown,
             # The tag (name:tag or name:tag@sha256:...); none for name@sha256:...
-            "release": (lambda ref: ref.rsplit(":", 1)[-1] if ":" in ref.rsplit("/", 1)[-1] else "")(shown.split("@")[0]),
+            "release": _release(shown),
             "uptime": uptime(state),
             "oneshot": oneshot,
         }
