@@ -152,8 +152,8 @@ def test_backup_destroy_restore(host):
     assert db.file(f"{safety}/database.sql").exists
     assert spiffcheck.run_job(host, "bk-app", "written after the restore")["status"] == "done"
     for task in ("spiff.arena.engine : Write the firewall rules", "spiff.arena.engine : Write the firewall unit",
-                 "spiff.arena.engine : Load the firewall rules", "spiff.arena.backup : Write the backup script",
-                 "spiff.arena.backup : Write the backup service and timer units",
+                 "spiff.arena.engine : Load the firewall rules",
+                 "spiff.arena.backup : Write the backup timer, service and script",
                  "spiff.arena.backup : Start the backup timer"):
         results = task_results(res.stdout, task)  # the rollout's plan found nothing to change in them
         assert not any(r.startswith("changed") for r in results), (task, results)
