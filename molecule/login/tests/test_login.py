@@ -8,8 +8,10 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
+import yaml
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
 import spiffcheck  # noqa: E402
@@ -134,3 +136,104 @@ def test_connector_answers_only_the_backend_hosts(host):
     assert not reaches(edge, "lg-app1", 7004) and not reaches(edge, "lg-app2", 7004)
     assert reaches(edge, "lg-app1", 8001)  # the frontend is not the firewall's business
     assert "spiff_firewall" in host.check_output("nft list tables")
+
+
+# ---------------------------------------------------------------- the site's own OpenID provider
+# The same login through an external provider, as production has it: the
+# backend fetches https://lg-edge:8443's discovery document, keys and tokens
+# itself, trusting its certificate only through spiff_ca_certificates (the
+# scenario's CA). converge.yml runs the provider (provider.py, lg-idp.service
+# on lg-edge); these tests deploy again with it, in production.
+IDP = yaml.safe_load((pathlib.Path(__file__).resolve().parents[1] / "vars" / "idp.yml").read_text())
+SITE = REPO / "playbooks" / "site.yml"
+
+
+def external_login_vars():
+    """Extra variables of a production site logging in with the provider: written 0600, they hold secrets."""
+    pki = EPHEMERAL / "pki"
+    values = {
+        "spiff_backend_environment": "production",
+        "spiff_backend_openid_server_url": IDP["lg_idp_issuer"],
+        "spiff_backend_openid_client_id": IDP["lg_idp_client_id"],
+        "spiff_backend_openid_client_secret": IDP["lg_idp_client_secret"],
+        "spiff_backend_admin_users": [IDP["lg_idp_users"]["alice"]["email"]],
+        "spiff_proxy_tls_certificate": (pki / "proxy.crt").read_text(),
+        "spiff_proxy_tls_key": (pki / "proxy.key").read_text(),
+        "spiff_ca_certificates": (pki / "ca.crt").read_text(),
+    }
+    path = EPHEMERAL / "external-login.json"
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(values))
+    return path
+
+
+def started_at(machine, container):
+    return machine.check_output(f"podman inspect -f '{{{{.State.StartedAt}}}}' {container}")
+
+
+def deploy():
+    """site.yml with the external provider; returns its run."""
+    res = spiffcheck.run_playbook(EPHEMERAL / "inventory", SITE, "-e", f"@{external_login_vars()}",
+                                   timeout=900)
+    assert res.returncode == 0, spiffcheck.failure(res)
+    return res
+
+
+@pytest.fixture(scope="module")
+def external(host):
+    edge = vm(host, "lg-edge")
+    untouched = {("lg-app1", "spiff-frontend"): None, ("lg-app1", "spiff-connector"): None,
+                 ("lg-edge", "spiff-proxy"): None, ("lg-edge", "spiff-database"): None}
+    for name, container in untouched:
+        untouched[name, container] = started_at(vm(host, name), container)
+    since = edge.check_output("date +%s")
+    start = time.monotonic()
+    res = deploy()
+    seconds = time.monotonic() - start
+    print(f"site.yml switching to the external provider: {seconds:.0f} s")
+    return {"untouched": untouched, "since": since, "seconds": seconds, "output": res.stdout}
+
+
+def test_external_provider_login_on_both_replicas(host, external):
+    alice = log_in(host, "alice", IDP["lg_idp_users"]["alice"]["password"], "login-external-alice-home.png")
+    assert alice["name"] == "alice" and alice["url"] == "https://lg-edge/", alice
+    assert len(alice["statuses"]) == 50 and set(alice["statuses"]) == {200}, alice["statuses"]
+    assert set(alice["hosts"]) == {"lg-app1", "lg-app2"}, alice["hosts"]
+    assert alice["admin"] == 200  # spiff_backend_admin_users names her e-mail
+    assert (ARTEFACTS / "login-external-alice-home.png").stat().st_size > 1000
+    carol = log_in(host, "carol", IDP["lg_idp_users"]["carol"]["password"], "login-external-carol-home.png")
+    assert carol["name"] == "carol" and set(carol["statuses"]) == {200}, carol
+    assert carol["admin"] == 403, carol
+
+
+def test_backend_reached_the_provider_itself_over_tls(host, external):
+    env = host.file("/etc/spiff/api.env").content_string
+    assert f"SPIFFWORKFLOW_BACKEND_OPEN_ID_SERVER_URL={IDP['lg_idp_issuer']}\n" in env
+    assert "SPIFFWORKFLOW_BACKEND_OPEN_ID_SERVER_INTERNAL_URL=\n" in env
+    assert "SPIFFWORKFLOW_BACKEND_ENV=production\n" in env
+    assert host.file("/etc/spiff/api.env").mode == 0o600  # it holds the client secret
+    assert IDP["lg_idp_client_secret"] not in host.file("/etc/systemd/system/spiff-api.service").content_string
+    journal = vm(host, "lg-edge").check_output(f"journalctl -u lg-idp --since @{external['since']} -o cat --no-pager")
+    for name in ("lg-app1", "lg-app2"):  # each replica fetched the discovery document and traded a code
+        address = eth0_address(vm(host, name))
+        assert f"{address} \"GET /.well-known/openid-configuration" in journal, journal[-3000:]
+    assert "login of alice for client spiffworkflow-backend" in journal
+    perms = host.file("/etc/spiff/backend-permissions.yml").content_string
+    assert "alice@lg.test" in perms and "password" not in perms  # no built-in users in production
+
+
+def test_only_backend_services_restarted(host, external):
+    for (name, container), before in external["untouched"].items():
+        assert started_at(vm(host, name), container) == before, (name, container)
+
+
+def test_provider_trusted_only_through_the_site_ca(host, external):
+    """Without the bundle the collection mounts, the image's own trust store refuses the provider:
+    the same check as a deploy without spiff_ca_certificates, without a third site.yml run."""
+    fetch = ("python3 -c \"import requests; print(requests.get('" + IDP["lg_idp_issuer"]
+             + "/.well-known/openid-configuration', timeout=10).json()['issuer'])\"")
+    for name in ("lg-app1", "lg-app2"):
+        machine = vm(host, name)
+        assert machine.check_output(f"podman exec spiff-api {fetch}") == IDP["lg_idp_issuer"]
+        untrusted = machine.run(f"podman exec -e REQUESTS_CA_BUNDLE= -e SSL_CERT_FILE= spiff-api {fetch}")
+        assert untrusted.rc != 0 and "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr, (name, untrusted.stderr[-2000:])
