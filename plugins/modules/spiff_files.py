@@ -15,7 +15,7 @@ description:
     or more per file."
   - Each file is written to a temporary file in its directory and moved over
     the old one, so a reader never sees half a file.
-  - "The content of the files in O(secret_files) is kept out of the output,
+  - "The content of the files in O(masked_files) is kept out of the output,
     at any verbosity and with C(--diff); the files in O(files) show their
     difference with C(--diff), like C(ansible.builtin.copy)."
   - Supports check mode.
@@ -50,7 +50,7 @@ options:
         description: Ignored (the list it is in decides); accepted so that one spec serves both lists.
         type: bool
         default: false
-  secret_files:
+  masked_files:
     description: The files to write whose content is never shown (written after O(files)).
     type: list
     elements: dict
@@ -80,7 +80,7 @@ options:
         description: Ignored (the list it is in decides); accepted so that one spec serves both lists.
         type: bool
         default: false
-author: the spiff.arena authors
+author: spiff.arena authors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -88,13 +88,13 @@ EXAMPLES = r"""
   spiff.arena.spiff_files:
     files:
       - {dest: /etc/systemd/system/spiff-api.service, content: "[Unit]\n", mode: "0644"}
-    secret_files:
+    masked_files:
       - {dest: /etc/spiff/api.env, content: "A=1\n", mode: "0600"}
 """
 
 RETURN = r"""
 files:
-  description: Each file given (O(files), then O(secret_files)), with whether it changed.
+  description: Each file given (O(files), then O(masked_files)), with whether it changed.
   returned: always
   type: list
   elements: dict
@@ -166,16 +166,16 @@ def main():
             "mode": {"type": "str", "default": "0640"},
             "secret": {"type": "bool", "default": False},
         }}
-    module = AnsibleModule(argument_spec={"files": options(False), "secret_files": options(True)},
+    module = AnsibleModule(argument_spec={"files": options(False), "masked_files": options(True)},
                            supports_check_mode=True)
     results, diffs = [], []
-    for key in ("files", "secret_files"):
+    for key in ("files", "masked_files"):
         for spec in module.params[key]:
             try:
                 int(spec["mode"], 8)
             except ValueError:
                 module.fail_json(msg=f"mode of {spec['dest']} is not octal text: {spec['mode']!r}")
-            changed, diff = write_one(module, spec, key == "secret_files")
+            changed, diff = write_one(module, spec, key == "masked_files")
             results.append({"dest": spec["dest"], "changed": changed})
             if diff:
                 diffs.append(diff)

@@ -32,7 +32,7 @@ options:
     description: Path of the container engine's binary on the host.
     type: path
     required: true
-author: the spiff.arena authors
+author: spiff.arena authors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
