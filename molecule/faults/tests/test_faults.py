@@ -100,8 +100,16 @@ def test_database_outage_of_60_s(host, address):
         host.run_expect([0], "systemctl start spiff-database.service")
     spiffcheck.wait_for(lambda: api_status(host, address) == 200, 120, "API healthy again")
     assert spiffcheck.run_job(host, address, "after the outage", prefix=PREFIX, timeout=120)["status"] == "done"
-    spiffcheck.wait_for(lambda: spiffcheck.live_schedulers(host, address, prefix=PREFIX) == [VM], 60,
-                        "Background beating again")
+    # A heartbeat under way when the database stopped may wait on a connection
+    # whose SYN went to the stopped container: Linux gives up on it after about
+    # 127 s (tcp_syn_retries 6), then the next one succeeds. Seen once in a
+    # fresh-clone run (not within 60 s); what the journal says is shown on failure.
+    try:
+        spiffcheck.wait_for(lambda: spiffcheck.live_schedulers(host, address, prefix=PREFIX) == [VM], 180,
+                            "Background beating again")
+    except AssertionError as error:
+        journal = host.run("journalctl -u spiff-background --since -6min --no-pager -o short-iso | tail -25").stdout
+        raise AssertionError(f"{error}\n{journal}") from None
     if accepted is not None:
         spiffcheck.wait_for(lambda: spiffcheck.http(host, api(address, f"standin/jobs/{accepted}"))[1]
                             .get("status") == "done", 120, "the job accepted during the outage completed")
