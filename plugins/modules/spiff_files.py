@@ -25,7 +25,7 @@ options:
     type: list
     elements: dict
     default: []
-    suboptions:
+    suboptions: &file_options
       dest:
         description: Path of the file; its directory must exist.
         type: path
@@ -55,31 +55,7 @@ options:
     type: list
     elements: dict
     default: []
-    suboptions:
-      dest:
-        description: Path of the file; its directory must exist.
-        type: path
-        required: true
-      content:
-        description: The file's whole text.
-        type: str
-        required: true
-      owner:
-        description: Owner, a user name.
-        type: str
-        default: root
-      group:
-        description: Group, a group name.
-        type: str
-        default: root
-      mode:
-        description: Permissions, octal text such as C(0640).
-        type: str
-        default: "0640"
-      secret:
-        description: Ignored (the list it is in decides); accepted so that one spec serves both lists.
-        type: bool
-        default: false
+    suboptions: *file_options  # the same as those of O(files)
 author: spiff.arena authors (!UNKNOWN)
 """
 
