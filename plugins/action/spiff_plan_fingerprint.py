@@ -2,6 +2,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The fingerprint of everything a plan of one host is made from (controller only).
 
+It first refuses a host whose platform the collection does not know (option
+platforms, the host's gathered facts: the filter spiff.arena.platform_refusal,
+which roles/engine/tasks/preflight.yml uses too), one task less per host in
+the plan than a separate check.
+
 The plan of playbooks/site.yml records, on each host it applied, the items it
 rendered and this fingerprint. A later run whose fingerprint for the host is
 the same renders nothing: the host compares the recorded items with what it
@@ -34,6 +39,7 @@ from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.spiff.arena.plugins.filter.addresses import private_addresses
+from ansible_collections.spiff.arena.plugins.filter.platform import platform_refusal
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 # Settings of the run itself that no rendering reads: a run with one of them
@@ -86,7 +92,7 @@ class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
     _requires_connection = False
-    _VALID_ARGS = frozenset()
+    _VALID_ARGS = frozenset(("platforms",))
 
     def _role_defaults(self):
         defaults = {}
@@ -104,6 +110,10 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
+        refusal = platform_refusal(task_vars.get("ansible_facts"), self._task.args.get("platforms") or [],
+                                   task_vars.get("inventory_hostname"))
+        if refusal:
+            return dict(result, failed=True, msg=refusal)
         context = dict(self._role_defaults())
         context.update(task_vars)
         templar = self._templar.copy_with_new_env(available_variables=context)

@@ -1,4 +1,5 @@
-"""roles/engine/tasks/preflight.yml: a host on a platform the collection does not know is refused.
+"""roles/engine/tasks/preflight.yml and the plan's fingerprint action: a host on a platform the
+collection does not know is refused, with the same message.
 
 The preflight reads only gathered facts; tests/unit/playbooks/preflight.yml
 sets them on localhost to what each case reports and runs the task file.
@@ -27,8 +28,9 @@ def preflight(os_family, distribution, version, major, tasks_from="preflight"):
 @pytest.mark.parametrize("facts", [("Debian", "Debian", "12.7", "12"), ("Debian", "Debian", "13.1", "13"),
                                    ("Debian", "Ubuntu", "24.04", "24"), ("RedHat", "Rocky", "9.5", "9")],
                          ids=["debian12", "debian13", "ubuntu2404", "rocky9"])
-def test_known_platform_passes(facts):
-    rc, out = preflight(*facts)
+@pytest.mark.parametrize("tasks_from", ["preflight", "fingerprint"])
+def test_known_platform_passes(facts, tasks_from):
+    rc, out = preflight(*facts, tasks_from=tasks_from)
     assert rc == 0, out
     assert f"preflight passed for {facts[1]} {facts[2]}" in out
 
@@ -39,8 +41,9 @@ def test_known_platform_passes(facts):
     (("Debian", "Ubuntu", "23.10", "23"), 'localhost reports OS family "Debian", distribution "Ubuntu 23.10"'),
     (("RedHat", "Fedora", "41", "41"), 'localhost reports OS family "RedHat", distribution "Fedora 41"'),
 ], ids=["unknown-family", "debian11", "ubuntu-non-lts", "fedora"])
-def test_unknown_platform_is_refused_with_the_supported_list(facts, reported):
-    rc, out = preflight(*facts)
+@pytest.mark.parametrize("tasks_from", ["preflight", "fingerprint"])
+def test_unknown_platform_is_refused_with_the_supported_list(facts, reported, tasks_from):
+    rc, out = preflight(*facts, tasks_from=tasks_from)
     assert rc != 0
     assert f"{reported}, which spiff.arena does not support. {SUPPORTED}" in out
     assert "preflight passed" not in out
