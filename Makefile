@@ -86,9 +86,10 @@ unit: venv images
 	pytest -q -n 2 tests/images tests/standin
 
 # Older ansible-core minors Python 3.11 runs (the newest, 2.19, is .venv's):
-# each builds and syntax-checks the collection and runs the unit and
-# validation tests, with galaxy.yml's oldest collection versions; the oldest
-# runs MATRIX_SCENARIO too. meta/runtime.yml and the README state this range.
+# each builds and syntax-checks the collection and runs the validation tests
+# of good inventories, with galaxy.yml's oldest collection versions; the oldest
+# runs the unit tests, every validation test and MATRIX_SCENARIO too
+# (tests/tools/matrix.sh). meta/runtime.yml and the README state this range.
 MATRIX_CORES ?= 2.16.19 2.17.14 2.18.19
 MATRIX_SCENARIO ?= smoke
 
