@@ -58,13 +58,16 @@ def migrations(host, api_host, prefix=""):
 
 
 def run_playbook(inventory, playbook, *args, timeout=900):
-    """Run ansible-playbook from the project directory; return the CompletedProcess."""
+    """Run ansible-playbook from the project directory; return the CompletedProcess. At the
+    default verbosity even where the scenario's own runs are verbose (ANSIBLE_VERBOSITY in
+    molecule.yml): the tests read this output."""
     import os
     import subprocess
 
     project = os.environ["MOLECULE_PROJECT_DIRECTORY"]
     cmd = ["ansible-playbook", "-i", str(inventory), str(playbook), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, cwd=project, timeout=timeout)
+    env = {key: value for key, value in os.environ.items() if key != "ANSIBLE_VERBOSITY"}
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=project, timeout=timeout, env=env)
 
 
 def failure(res, lines=30):
