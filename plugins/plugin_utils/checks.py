@@ -87,8 +87,8 @@ def _bind(value):
 
 
 def _network(value):
-    address, dummy, bits = value.partition("/")
-    if not _is_ipv4(address) or (bits and not (bits.isdigit() and int(bits) <= 32)):
+    address, slash, bits = value.partition("/")
+    if not value.isascii() or not _is_ipv4(address) or (slash and not (bits.isdigit() and int(bits) <= 32)):
         return "is no IPv4 address or network: give 10.0.0.5 or 10.0.0.0/24 (each number 0-255, prefix 0-32)"
     return None
 
@@ -335,7 +335,7 @@ OPTION_CHECKS = {
     "spiff_database_mysql_collation": "identifier",
     "spiff_database_bind_address": "bind",
     "spiff_database_data_dir": "abs_path",
-    "spiff_database_allowed_networks": "lines",
+    "spiff_database_allowed_networks": "networks",
     "spiff_database_extra_env": "env",
     "spiff_database_extra_secret_env": "env",
     "spiff_release": "release",

@@ -68,7 +68,8 @@ GOOD = {
         group_spiff_database=[], group_spiff_redis=[],
         spiff_database_uri="postgresql://spiff:p%40ss@db.example.com:5432/spiff",
         spiff_broker_url="rediss://:secret@redis.example.com:6380/0"),
-    "docker-mysql-rabbitmq": dict(spiff_container_engine="docker", spiff_database_type="mysql", spiff_broker="rabbitmq"),
+    "docker-mysql-rabbitmq": dict(spiff_container_engine="docker", spiff_database_type="mysql", spiff_broker="rabbitmq",
+                                  spiff_database_allowed_networks=["192.0.2.0/24", "198.51.100.7"]),
     "external-mysql": dict(group_spiff_database=[], spiff_database_type="mysql",
                            spiff_database_uri="mysql+mysqldb://spiff:pw@db.example.com/spiff"),
     "proxy-with-tls": dict(group_spiff_proxy=["node-b"], spiff_proxy_tls_certificate=PEM_CERT, spiff_proxy_tls_key=PEM_KEY,
@@ -312,6 +313,8 @@ CASES = {
                                  "spiff_firewall_allowed_networks", "is no IPv4 address or network"),
     "firewall-networks-a-string": (dict(spiff_firewall=True, spiff_firewall_allowed_networks="10.0.0.0/8"),
                                    "spiff_firewall_allowed_networks", "not a list"),
+    "database-network-host-name": (dict(spiff_database_type="mysql", spiff_database_allowed_networks=["10.1.0.0/16", "admin.example.com"]),
+                                   "spiff_database_allowed_networks", "is no IPv4 address or network"),
     # controller paths
     "archive-dir-missing": (dict(spiff_image_archive_dir="/nonexistent/spiff-archives"), "spiff_image_archive_dir",
                             "is no directory on the controller"),

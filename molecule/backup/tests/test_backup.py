@@ -60,6 +60,30 @@ def test_firewall_lets_only_the_backend_host_in(host):
     assert re.search(r"counter packets [1-9]\d* bytes \d+ drop", dropped), dropped
 
 
+def address(vm):
+    """The VM's address on the scenario's network."""
+    return vm.check_output("ip -4 -o addr show dev eth0").split()[3].split("/")[0]
+
+
+def test_mysql_admits_the_spiff_user_only_from_the_backend_host(host):
+    db = host.get_host("docker://bk-db")
+    sql = "SELECT host FROM mysql.user WHERE user = 'spiffworkflow'"
+    accounts = db.check_output(f"echo \"{sql}\" | podman exec -i spiff-database"
+                               " sh -c 'MYSQL_PWD=\"$MYSQL_ROOT_PASSWORD\" exec mysql --user=root -N'").split()
+    # bk-app, as bk-db resolves it, and podman's network on bk-db (a backend container there).
+    assert sorted(accounts) == sorted([address(host), "10.88.0.0/255.255.0.0"]), accounts
+    # The password that lets bk-app in is refused from bk-db's own address, outside that list
+    # (the host firewall leaves the host's own traffic alone). MySQL names the account it
+    # looked for (the image's root@'%' matches any host, so the refusal is "Access denied",
+    # not "Host ... is not allowed to connect").
+    password = (EPHEMERAL / "inventory" / ".secrets" / "database_password").read_text().strip()
+    login = "MYSQL_PWD=%s mysql --host=bk-db --user=spiffworkflow -Nse 'select current_user()' spiffworkflow"
+    allowed = host.run(login, password)
+    assert allowed.rc == 0 and allowed.stdout.strip() == f"spiffworkflow@{address(host)}", allowed
+    refused = db.run(login.replace("bk-db", address(db)), password)
+    assert refused.rc != 0 and f"Access denied for user 'spiffworkflow'@'{address(db)}'" in refused.stderr, refused
+
+
 def test_timer_waits_on_both_backup_hosts(host):
     for vm in (host, host.get_host("docker://bk-db")):
         assert vm.service("spiff-backup.timer").is_running and vm.service("spiff-backup.timer").is_enabled

@@ -86,13 +86,19 @@ def test_postgres_refuses_hosts_that_are_not_backends(host, passwords):
     assert res.rc != 0 and "no pg_hba.conf entry" in res.stderr
 
 
-def test_mysql_user_logs_in_and_anonymous_is_refused(host, passwords):
-    out = host.get_host("docker://data-out")
-    ok = out.run("MYSQL_PWD=%s mysql -h data-d13 -u spiffworkflow spiffworkflow -Nse 'select 1'",
+def test_mysql_user_logs_in_from_the_backend_host_only(host, passwords):
+    # data-d13 is the backend host (its own address: the host's traffic to its published port
+    # keeps it); data-out, in no group, has no account of the user.
+    d13, out = host.get_host("docker://data-d13"), host.get_host("docker://data-out")
+    ok = d13.run("MYSQL_PWD=%s mysql -h data-d13 -u spiffworkflow spiffworkflow -Nse 'select 1'",
                  passwords["database_password"])
     assert ok.rc == 0 and ok.stdout.strip() == "1", ok.stderr
-    anonymous = out.run("mysql -h data-d13 -u spiffworkflow spiffworkflow -e 'select 1'")
+    anonymous = d13.run("mysql -h data-d13 -u spiffworkflow spiffworkflow -e 'select 1'")
     assert anonymous.rc != 0 and "Access denied" in anonymous.stderr
+    outsider = out.run("MYSQL_PWD=%s mysql -h data-d13 -u spiffworkflow spiffworkflow -e 'select 1'",
+                       passwords["database_password"])
+    # root@'%' of the image matches any host: the refusal is "Access denied" for the user there.
+    assert outsider.rc != 0 and "Access denied for user 'spiffworkflow'@" in outsider.stderr, outsider.stderr
     root = out.run("mysql -h data-d13 -u root -e 'select 1'")
     assert root.rc != 0 and "Access denied" in root.stderr
 
