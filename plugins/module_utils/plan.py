@@ -25,6 +25,11 @@ process models, the schema migration), described by checksums only:
                with no file changed
     stamp      {path, image}: a file that must hold the id the host's image
                has under that reference (the schema migration's record)
+    container_image
+               {container, image}: a service's container, which (when it
+               exists) must have been created from the id the host's image
+               has under that reference now: an image pulled or loaded anew
+               under the same tag restarts the service
     always     a reason to apply it whatever the host has ('' for none)
     state      present, or absent: then only absent and container count
     restarts   true for a long-running service: a change restarts it
@@ -150,7 +155,7 @@ def plan_files(files, env_file=""):
 def plan_request(items, engine="/usr/bin/podman"):
     """The spiff_plan_read arguments that read everything the items name."""
     req = {"files": [], "env_files": [], "dirs": [], "exists": [], "units": [], "images": [],
-           "containers": [], "trees": [], "gits": [], "stamps": [], "engine": engine}
+           "containers": [], "container_images": [], "trees": [], "gits": [], "stamps": [], "engine": engine}
 
     def add(key, value):
         if value and value not in req[key]:
@@ -172,6 +177,9 @@ def plan_request(items, engine="/usr/bin/podman"):
         if item.get("stamp"):
             add("stamps", item["stamp"]["path"])
             add("images", item["stamp"]["image"])
+        if item.get("container_image"):
+            add("container_images", item["container_image"]["container"])
+            add("images", item["container_image"]["image"])
         if item.get("tree"):
             add("trees", item["tree"]["dir"])
         if item.get("git"):
@@ -198,6 +206,11 @@ def _file_reasons(f, seen, env):
     return reasons
 
 
+def short_id(image_id):
+    """An image id as the engines print it short: 12 hex digits, without 'sha256:'."""
+    return (image_id or "").split(":", 1)[-1][:12]
+
+
 def _verdict(item, seen):
     reasons, restart = [], []
     absent = [p for p in item.get("absent", []) if seen["exists"].get(p)]
@@ -211,6 +224,16 @@ def _verdict(item, seen):
     for image in item.get("images", []):
         if image and not seen["images"].get(image):
             restart.append("image " + image + " not on the host")
+    running = item.get("container_image")
+    if running:
+        # The container was created from one id; the reference names another
+        # now (a tag pulled or loaded anew): the service runs the old image
+        # until it is restarted. No container (a stopped unit) is the unit
+        # state's reason, below.
+        was = seen["container_images"].get(running["container"], "")
+        now = seen["images"].get(running["image"], "")
+        if was and now and was != now:
+            restart.append("image %s: %s -> %s" % (running["image"], short_id(was), short_id(now)))
     for f in item.get("files", []):
         found = _file_reasons(f, seen["files"], seen["env"])
         # A service's files are its unit, its environment and its own files:
@@ -273,8 +296,8 @@ def _verdict(item, seen):
 
 def plan_verdicts(items, observed, host=""):
     """One verdict per item: {host, component, name, action, reasons}; action 'none' when unchanged."""
-    seen = {key: observed.get(key) or {} for key in ("files", "env", "dirs", "exists", "units", "images", "containers", "trees",
-                                                     "gits", "stamps")}
+    seen = {key: observed.get(key) or {} for key in ("files", "env", "dirs", "exists", "units", "images", "containers",
+                                                     "container_images", "trees", "gits", "stamps")}
     verdicts = []
     for item in items:
         reasons, restart = _verdict(item, seen)

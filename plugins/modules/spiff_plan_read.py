@@ -13,7 +13,8 @@ description:
     collection deploys there: the checksum, mode and owner of files, the mode
     and owner of directories, the checksum of each line of environment files
     (by key), the enabled and active state of units, whether images and
-    containers exist, and the checksums of the files of a directory tree."
+    containers exist, the image id each service's container was created
+    from, and the checksums of the files of a directory tree."
   - Returns checksums only, never the content of a file.
   - Changes nothing; supports check mode.
 options:
@@ -53,6 +54,14 @@ options:
     default: []
   containers:
     description: Container names to look for.
+    type: list
+    elements: str
+    default: []
+  container_images:
+    description:
+      - Container names whose image id (the id of the image each was created from) is read, in one
+        engine call; the plan compares it with the id the engine has for the service's image
+        reference now (O(images)).
     type: list
     elements: str
     default: []
@@ -155,6 +164,10 @@ containers:
   description: "{name: true or false}."
   type: dict
   returned: always
+container_images:
+  description: "{name: the id of the image the container was created from} of the containers of O(container_images) that exist."
+  type: dict
+  returned: always
 trees:
   description: "{directory: {relative path: checksum}}."
   type: dict
@@ -235,8 +248,8 @@ def units_state(module, units):
 
 def observe(module, params):
     """What the host has of what params (the plan_request form) names."""
-    result = {"files": {}, "env": {}, "dirs": {}, "exists": {}, "units": {}, "images": {}, "containers": {}, "trees": {},
-              "gits": {}, "stamps": {}}
+    result = {"files": {}, "env": {}, "dirs": {}, "exists": {}, "units": {}, "images": {}, "containers": {},
+              "container_images": {}, "trees": {}, "gits": {}, "stamps": {}}
     for path in params["stamps"]:
         if os.path.isfile(path):
             with open(path, "rb") as handle:
@@ -263,6 +276,8 @@ def observe(module, params):
     result["images"] = image_ids(module, engine, params["images"]) if have_engine else dict.fromkeys(params["images"], "")
     names = container_names(module, engine) if have_engine and params["containers"] else set()
     result["containers"] = {name: name in names for name in params["containers"]}
+    if have_engine:
+        result["container_images"] = container_image_ids(module, engine, params["container_images"])
     return result
 
 
@@ -283,6 +298,25 @@ def image_ids(module, engine, images):
         rc, ids = inspect([image])
         found[image] = ids[0] if rc == 0 and ids else ""
     return found
+
+
+def container_image_ids(module, engine, names):
+    """{name: id of the image it was created from} of the named containers that exist (one call).
+
+    docker and podman both print the containers they find and an error for
+    each missing one; docker's names start with '/'. Both print the id in
+    the form their 'image inspect' gives .Id (docker sha256:<hex>, podman <hex>).
+    """
+    if not names:
+        return {}
+    dummy, out, dummy = module.run_command(
+        [engine, "container", "inspect", "--format", "{{.Name}} {{.Image}}", "--"] + list(names))
+    found = {}
+    for line in out.splitlines():
+        name, dummy, image_id = line.strip().partition(" ")
+        if image_id:
+            found[name.lstrip("/")] = image_id.strip()
+    return {name: found[name] for name in names if name in found}
 
 
 def container_names(module, engine):
@@ -361,6 +395,7 @@ def main():
             "engine": {"type": "path", "default": "/usr/bin/podman"},
             "images": {"type": "list", "elements": "str", "default": []},
             "containers": {"type": "list", "elements": "str", "default": []},
+            "container_images": {"type": "list", "elements": "str", "default": []},
             "gits": {"type": "list", "elements": "dict", "default": []},
             "record": {"type": "path"},
             "resolve": {"type": "list", "elements": "str", "default": []},

@@ -1,6 +1,7 @@
 """The plan: verdicts from what a host should have and what spiff_plan_read found there."""
 
 import importlib.util
+import json
 import pathlib
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -259,3 +260,97 @@ def test_migration_planned_before_the_first_one_and_before_the_image_arrives():
 def test_plan_request_reads_the_stamp_and_its_image():
     req = plan.plan_request([migration_item()])
     assert req["stamps"] == [STAMP] and req["images"] == ["backend:v1"]
+
+
+# A tag pulled or loaded anew under the same reference: the container still
+# runs the id it was created from, the reference names another one now.
+OLD_ID = "sha256:0123456789ab" + "c" * 52
+NEW_ID = "sha256:fedcba987654" + "d" * 52
+
+
+def running_item(**extra):
+    return dict(api_item(), container_image={"container": "spiff-api", "image": "img:v1"}, **extra)
+
+
+def running_seen(container_id, image_id="sha256:1"):
+    seen = observed()
+    seen["images"] = {"img:v1": image_id}
+    seen["container_images"] = {"spiff-api": container_id} if container_id else {}
+    return seen
+
+
+def test_service_restarts_when_its_image_has_another_id_under_the_same_reference():
+    assert verdict(running_item(), running_seen(NEW_ID, NEW_ID))["action"] == "none"
+    v = verdict(running_item(), running_seen(OLD_ID, NEW_ID))
+    assert v["action"] == "restart" and v["reasons"] == ["image img:v1: 0123456789ab -> fedcba987654"], v
+    # podman prints ids without the sha256: prefix
+    v = verdict(running_item(), running_seen(OLD_ID[7:], NEW_ID[7:]))
+    assert v["reasons"] == ["image img:v1: 0123456789ab -> fedcba987654"], v
+
+
+def test_image_id_reason_beside_others_and_never_a_reload():
+    v = verdict(dict(running_item(), files=api_item(env_text="# managed\nA=2\nSECRET=s3cret\n")["files"]),
+                running_seen(OLD_ID, NEW_ID))
+    assert v["action"] == "restart" and v["reasons"] == ["image img:v1: 0123456789ab -> fedcba987654", "api.env: A"]
+    # a service whose file changes alone are reloaded (the proxy) restarts for a new image id
+    seen = running_seen(OLD_ID, NEW_ID)
+    assert verdict(running_item(reload=True), seen)["action"] == "restart"
+    assert verdict(running_item(reload=True), running_seen(NEW_ID, NEW_ID))["action"] == "none"
+
+
+def test_no_container_or_no_image_is_not_an_image_id_change():
+    # a stopped unit has no container (--rm): its state is the reason, and the start runs the new id
+    v = verdict(running_item(), dict(running_seen("", NEW_ID), units={"spiff-api.service": {"enabled": "enabled",
+                                                                                            "active": "inactive"}}))
+    assert v["action"] == "start" and v["reasons"] == ["spiff-api.service inactive"], v
+    # the image gone: supplied again (and restarted), said once
+    v = verdict(running_item(), running_seen(OLD_ID, ""))
+    assert v["action"] == "restart" and v["reasons"] == ["image img:v1 not on the host"], v
+
+
+def test_plan_request_reads_each_container_image_once():
+    req = plan.plan_request([running_item(), running_item(), migration_item()], "/usr/bin/docker")
+    assert req["container_images"] == ["spiff-api"]
+    assert req["images"] == ["img:v1", "backend:v1"]
+
+
+class FakeHost(FakeEngine):
+    """FakeEngine with container inspect (docker's form: names start with '/'; a missing
+    container is left out and fails the call) and systemctl show."""
+
+    def run_command(self, args):
+        self.calls.append(args)
+        if args[1:3] == ["container", "inspect"]:
+            names = args[args.index("--") + 1:]
+            lines = [f"/{n} {self.containers[n]}" for n in names if n in self.containers]
+            return (0 if len(lines) == len(names) else 1), "".join(line + "\n" for line in lines), ""
+        if args[0] == "systemctl":
+            return 0, "".join(f"Id={u}\nLoadState=loaded\nUnitFileState=enabled\nActiveState=active\n\n"
+                              for u in args[args.index("--") + 1:]), ""
+        return super().run_command(args)
+
+
+def test_container_image_ids_one_call_missing_containers_left_out():
+    module = read_module()
+    engine = FakeHost({}, {"spiff-api": OLD_ID, "spiff-worker": NEW_ID[7:]})
+    found = module.container_image_ids(engine, "/usr/bin/docker", ["spiff-api", "spiff-gone", "spiff-worker"])
+    assert found == {"spiff-api": OLD_ID, "spiff-worker": NEW_ID[7:]} and len(engine.calls) == 1
+
+
+def test_recorded_plan_restarts_a_service_whose_image_has_another_id(tmp_path):
+    """The module's own path (a recorded plan read and compared on the host) gives the same verdict."""
+    module = read_module()
+    item = running_item()
+    item["files"], item["dirs"], item["marker"] = [], [], ""
+    record = tmp_path / "plan.json"
+    record.write_text(json.dumps({"fingerprint": "f1", "resolved": [], "items": [item]}))
+    fingerprint, items = module.recorded_plan(str(record), [])
+    assert fingerprint == "f1"
+    engine = FakeHost({"img:v1": NEW_ID}, {"spiff-api": OLD_ID})
+    # any executable stands for the engine binary: FakeHost answers its commands
+    seen = module.observe(engine, plan.plan_request(items, "/bin/sh"))
+    [v] = plan.plan_verdicts(items, seen)
+    assert v["action"] == "restart" and v["reasons"] == ["image img:v1: 0123456789ab -> fedcba987654"], v
+    engine.containers["spiff-api"] = NEW_ID
+    [v] = plan.plan_verdicts(items, module.observe(engine, plan.plan_request(items, "/bin/sh")))
+    assert v["action"] == "none", v

@@ -25,10 +25,41 @@ PULLED = ["docker-reg:5000/library/postgres:15", "docker-reg:5000/library/redis:
 
 def test_every_image_pulled_from_the_registry(host):
     images = host.check_output("docker images --format '{{.Repository}}:{{.Tag}}'").split()
+    # (side_effect.yml's pull leaves the connector's first image untagged: <none>)
+    images = [image for image in images if not image.endswith(":<none>")]
     assert sorted(images) == sorted(PULLED), images
     assert host.service("spiff-connector.service").is_running
     assert host.check_output("ls -A /var/lib/spiff/images 2>/dev/null || true") == ""  # no archive travelled
     assert "Pull docker-reg:5000/sartography/connector-proxy-demo:v3.0.0" in (EPHEMERAL / "ansible.log").read_text()
+
+
+CONNECTOR = PULLED[2]
+REPUSHED_ID = pathlib.Path(os.environ["MOLECULE_PROJECT_DIRECTORY"], ".cache", "images",
+                           "spiff-standin_connector-proxy-demo_v3.0.1.id")
+
+
+def test_image_pushed_anew_under_the_same_tag_restarted_its_service_once(host):
+    """side_effect.yml pushed other content under the connector's tag and pulled it on the
+    host; the plan's read then gave a restart for the connector alone, naming both ids; the
+    converge after it restarted the connector onto the new id and nothing else (and the
+    idempotence step found nothing more to do). Before the killed-container tests below,
+    which restart the database and broker."""
+    path = EPHEMERAL / "repush.json"
+    assert path.exists(), "side_effect.yml did not run (molecule test runs it before the second converge)"
+    seen = json.loads(path.read_text())
+    new_id = REPUSHED_ID.read_text().strip()
+    old_id = seen["before"]["spiff-connector"][0]
+    assert old_id != new_id and seen["pulled"] == new_id, seen
+    verdicts = {v["name"]: v for v in seen["verdicts"]}
+    assert verdicts["spiff-connector"]["action"] == "restart", verdicts
+    assert verdicts["spiff-connector"]["reasons"] == [f"image {CONNECTOR}: {old_id[7:19]} -> {new_id[7:19]}"], verdicts
+    assert verdicts["spiff-database"]["action"] == verdicts["spiff-redis"]["action"] == "none", verdicts
+    now = {name: host.check_output(f"docker inspect --format '{{{{.Image}}}} {{{{.State.StartedAt}}}}' {name}").split()
+           for name in seen["before"]}
+    assert now["spiff-connector"][0] == new_id and now["spiff-connector"][1] != seen["before"]["spiff-connector"][1], now
+    assert host.service("spiff-connector.service").is_running
+    assert now["spiff-database"] == seen["before"]["spiff-database"], now
+    assert now["spiff-redis"] == seen["before"]["spiff-redis"], now
 
 
 def test_registry_refuses_anonymous_pulls(host):
