@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The fingerprint of everything a plan of one host is made from (controller only).
 
-It first refuses a host whose platform the collection does not know (option
-platforms, the host's gathered facts: the filter spiff.arena.platform_refusal,
+Given platforms, it first refuses a host whose platform the collection does
+not know (from the host's gathered facts: the filter spiff.arena.platform_refusal,
 which roles/engine/tasks/preflight.yml uses too), one task less per host in
 the plan than a separate check.
 
@@ -110,8 +110,9 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
-        refusal = platform_refusal(task_vars.get("ansible_facts"), self._task.args.get("platforms") or [],
-                                   task_vars.get("inventory_hostname"))
+        platforms = self._task.args.get("platforms")
+        refusal = platforms is not None and platform_refusal(task_vars.get("ansible_facts"), platforms,
+                                                             task_vars.get("inventory_hostname"))
         if refusal:
             return dict(result, failed=True, msg=refusal)
         context = dict(self._role_defaults())

@@ -14,7 +14,7 @@ description:
     every role's defaults; secrets only as part of the checksum), the C(spiff_*) groups and their
     hosts' private addresses, the facts the roles read, the Ansible version, the collection's own files and the controller's secrets and process
     models directories."
-  - "Before that it refuses a host whose platform is not in O(platforms), from the facts the play
+  - "Before that, given O(platforms), it refuses a host whose platform is not in that list, from the facts the play
     has of it (the filter P(spiff.arena.platform_refusal#filter), which the engine's preflight uses too)."
   - The plan of C(playbooks/site.yml) records it on a host with the items it applied there;
     a later run with the same fingerprint compares the recorded items with the host instead of
@@ -23,10 +23,10 @@ options:
   platforms:
     description:
       - "The platforms the collection knows, each a dict with C(family), C(distributions),
-        C(releases) and C(tested) (the engine's C(_spiff_platforms)); empty refuses every host."
+        C(releases) and C(tested) (the engine's C(_spiff_platforms)); an empty list refuses every host."
+      - Not given, no platform is checked (the fingerprint taken again when the plan is recorded).
     type: list
     elements: dict
-    required: true
 author: spiff.arena authors (!UNKNOWN)
 """
 
