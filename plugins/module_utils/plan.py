@@ -121,14 +121,15 @@ def git_head(top):
     """The commit checked out in directory top, or ''."""
     if not os.path.isdir(os.path.join(top, ".git")):
         return ""
-    res = subprocess.run(["git", "-C", top, "rev-parse", "--verify", "-q", "HEAD"],
+    res = subprocess.run(["git", "-c", "safe.directory=*", "-C", top, "rev-parse", "--verify", "-q", "HEAD"],
                          capture_output=True, text=True, check=False)
     return res.stdout.strip() if res.returncode == 0 else ""
 
 
 def git_dirty(top):
     """Whether the work tree in top has changes or files git does not know."""
-    res = subprocess.run(["git", "-C", top, "status", "--porcelain"], capture_output=True, text=True, check=False)
+    res = subprocess.run(["git", "-c", "safe.directory=*", "-C", top, "status", "--porcelain"],
+                         capture_output=True, text=True, check=False)
     return res.returncode != 0 or bool(res.stdout.strip())
 
 

@@ -146,9 +146,11 @@ def models_revision(module, top):
                     digest.update(os.path.relpath(path, top).encode() + b"\0" + hashlib.sha256(handle.read()).digest())
     content = "sha256 " + digest.hexdigest()[:16]
     if os.path.isdir(os.path.join(top, ".git")) and module.get_bin_path("git"):
-        rc, out, _err = module.run_command(["git", "-C", top, "rev-parse", "--verify", "-q", "HEAD"])
+        # Editable models are the backend user's: root's git asks to trust them.
+        git = ["git", "-c", "safe.directory=*", "-C", top]
+        rc, out, _err = module.run_command(git + ["rev-parse", "--verify", "-q", "HEAD"])
         if rc == 0 and out.strip():
-            _rc, dirty, _err = module.run_command(["git", "-C", top, "status", "--porcelain", "--untracked-files=all"])
+            _rc, dirty, _err = module.run_command(git + ["status", "--porcelain", "--untracked-files=all"])
             return "git " + out.strip()[:12] + (" +changes, " + content if dirty.strip() else "")
     return content
 

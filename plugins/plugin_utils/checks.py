@@ -200,6 +200,8 @@ _identifier = _matching(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$",
                         " database and SQL statement takes as is")
 _rabbit_name = _matching(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
                          "is no plain name: use letters, digits, _ . and - (not empty, no spaces)")
+_user_ids = _matching(r"^[1-9][0-9]{0,9}:[0-9]{1,10}$",
+                      "is no numeric uid:gid of a user other than root (65532:65532)")
 _abs_path = _matching(r"^/[^\s\x00]*$", "is no absolute path without spaces (/var/lib/spiff)")
 
 
@@ -282,6 +284,7 @@ CHECKS = {
     "identifier": (_identifier, "letters, digits and _"),
     "rabbit_name": (_rabbit_name, "letters, digits, _ . -"),
     "abs_path": (_abs_path, "an absolute path, no spaces"),
+    "user_ids": (_user_ids, "numeric uid:gid, not root"),
     "environment": (_environment, "lower-case name, not local_development or unit_testing"),
     "duration": (_duration, "a time like 2s or 500ms"),
     "batch": (_batch, "a number of hosts (1) or a percentage of them (50%)"),
@@ -323,6 +326,7 @@ OPTION_CHECKS = {
     "spiff_ca_certificates": "pem_certificates",
     "spiff_backend_migrate_command": "lines",
     "spiff_backend_migrate_timeout": "positive",
+    "spiff_backend_user": "user_ids",
     "spiff_backend_extra_env": "env",
     "spiff_backend_extra_secret_env": "env",
     "spiff_backup_dir": "abs_path",

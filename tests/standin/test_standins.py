@@ -341,6 +341,47 @@ def test_api_refuses_to_boot_on_a_read_only_directory_that_is_no_git_work_tree(t
     assert res.returncode != 0 and "Read-only file system" in res.stdout + res.stderr, res.stdout + res.stderr
 
 
+# As upstream's image (uv makes its cache under $HOME first): as another user or
+# on a read-only root, each entrypoint stops unless HOME is writable.
+HARDENED = ["--read-only", "--tmpfs", "/tmp:rw,mode=1777", "--user", "65532:65532"]
+NO_HOME = [pytest.param(flags, entrypoint, reason, id=f"{case}-{entrypoint[6:]}") for entrypoint in ENTRYPOINTS
+           for case, flags, reason in (("read-only", HARDENED[:3], "Read-only file system"),
+                                       ("user", HARDENED[3:], "Permission denied"),
+                                       ("read-only-user", HARDENED, ""))]
+
+
+@pytest.mark.parametrize("flags,entrypoint,reason", NO_HOME)
+def test_backend_stops_without_a_writable_home(flags, entrypoint, reason):
+    image = BACKEND.format("v3.0.0")
+    if not have_image(image):
+        pytest.skip("image not built")
+    name = f"standin-dev-{uuid.uuid4().hex[:10]}"
+    try:
+        res = docker("run", "--rm", "--name", name, *flags, *env_args(VALID), image, entrypoint,
+                     timeout=30, check=False)
+    finally:
+        docker("rm", "-f", name, check=False)
+    output = res.stdout + res.stderr
+    assert res.returncode != 0 and "error: failed to create directory `" in output, output
+    assert reason in output, output
+
+
+def test_api_runs_read_only_as_another_user_with_home_in_tmp():
+    image = BACKEND.format("v3.0.0")
+    if not have_image(image):
+        pytest.skip("image not built")
+    name = f"standin-dev-{uuid.uuid4().hex[:10]}"
+    env = {**VALID, "HOME": "/tmp", "SPIFFWORKFLOW_BACKEND_BPMN_SPEC_ABSOLUTE_DIR": "/tmp/process_models"}
+    try:
+        docker("run", "-d", "--name", name, *HARDENED, *env_args(env), image)
+        fmt = "{{ .NetworkSettings.IPAddress }}"
+        url = f"http://{docker('inspect', '-f', fmt, name).stdout.strip()}:7000"
+        wait_for("the API to listen", lambda: http(f"{url}/openid")[0] == 200, 60)
+        assert docker("exec", name, "id", "-u").stdout.strip() == "65532"
+    finally:
+        docker("rm", "-f", name, check=False)
+
+
 # ---------------------------------------------------------------- login, CORS, connector key
 
 def api_replica(network, role, **extra):

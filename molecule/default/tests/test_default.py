@@ -243,8 +243,17 @@ def test_container_matches_the_readme_table(host, name):
     row = container_table()[name]
     out = host.check_output(
         "podman inspect --format '{{json .EffectiveCaps}} {{.HostConfig.ReadonlyRootfs}} {{.HostConfig.Memory}} "
-        "{{.HostConfig.PidsLimit}}' spiff-%s", name)
-    caps_json, readonly, memory, pids = out.rsplit(" ", 3)
+        "{{.HostConfig.PidsLimit}} user={{.Config.User}}' spiff-%s", name)
+    caps_json, readonly, memory, pids, user = out.rsplit(" ", 4)
+    user = user.removeprefix("user=")
+    # "root..." in the table: no user given (the image's, root); `uid:gid`: that one.
+    given = re.search(r"`(\d+:\d+)`", row["runs as"])
+    if row["runs as"].startswith("root"):
+        assert user in ("", "root", "0", "0:0"), (name, user)
+    elif given:
+        assert user == given.group(1), (name, user)
+        uid, gid = given.group(1).split(":")
+        assert host.check_output(f"podman exec spiff-{name} sh -c 'id -u; id -g; echo $HOME'").split() == [uid, gid, "/tmp"]
     caps = json.loads(caps_json) or []
     if row["capabilities"] == "none":
         assert caps == [], (name, caps)

@@ -81,8 +81,10 @@ def test_one_signing_key_on_every_backend_host(host):
     for name in ("lg-app1", "lg-app2"):
         machine = vm(host, name)
         key = machine.file("/etc/spiff/backend-openid/openid-private.pem")
-        assert key.mode == 0o600 and key.user == "root"
+        # The backend's user (spiff_backend_user) reads it and locks the directory.
+        assert key.mode == 0o600 and key.uid == 65532 and key.gid == 65532
         assert machine.file("/etc/spiff/backend-openid").mode == 0o700
+        assert machine.file("/etc/spiff/backend-openid").uid == 65532
         keys.append(machine.check_output("sha256sum /etc/spiff/backend-openid/openid-private.pem").split()[0])
         env = machine.file("/etc/spiff/api.env").content_string
         assert "SPIFFWORKFLOW_BACKEND_OPEN_ID_CACHE_DIR=/etc/spiff-openid" in env

@@ -21,6 +21,7 @@ REPO = pathlib.Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 MODELS = "/var/lib/spiff/process_models"
 PERMISSIONS = "/etc/spiff/backend-permissions.yml"
 KEY_FILE = "/etc/spiff/backend-git-key"
+BACKEND_UID = BACKEND_GID = 65532  # spiff_backend_user's default
 WORK = "/root/models-work"
 SECRETS = EPHEMERAL / "inventory" / ".secrets"
 # What converge.yml sets (the sandbox's group_vars give a controller directory).
@@ -68,7 +69,8 @@ def both(host):
 
 
 def head(vm):
-    return vm.check_output(f"git -C {MODELS} rev-parse HEAD")
+    # Editable models are the backend user's: root's git asks to trust them.
+    return vm.check_output(f"git -c safe.directory='*' -C {MODELS} rev-parse HEAD")
 
 
 def remote_main(host):
@@ -98,7 +100,11 @@ def test_read_only_models_are_the_same_commit_on_both_hosts_and_mounted_read_onl
             refused = vm.run(f"podman exec {unit} touch /app/process_models/written-by-the-container")
             assert refused.rc != 0 and "Read-only file system" in refused.stderr, (vm, unit, refused.stderr)
         permissions = vm.file(PERMISSIONS)
-        assert permissions.mode == 0o600 and permissions.user == "root"  # it may hold built-in users' passwords
+        # It may hold built-in users' passwords: root's, read by the backend's group only.
+        assert permissions.mode == 0o640 and permissions.user == "root" and permissions.gid == BACKEND_GID
+        # Read-only models are root's; the backend (not root) reads them.
+        assert vm.file(MODELS).uid == 0 and vm.file(MODELS).mode == 0o755
+        assert vm.check_output("podman exec spiff-api id -u") == str(BACKEND_UID)
         assert "DENY:update" in permissions.content_string and "/process-models/*" in permissions.content_string
         env = vm.check_output("podman exec spiff-api printenv SPIFFWORKFLOW_BACKEND_PERMISSIONS_FILE_ABSOLUTE_PATH")
         assert vm.check_output(f"podman exec spiff-api cat {env}") == permissions.content_string.rstrip("\n")
@@ -191,10 +197,13 @@ def test_editable_on_one_host_commits_an_edit_and_keeps_it(host):
     host.run_expect([0], f"systemctl stop spiff-api spiff-worker spiff-background && rm -rf {MODELS}")
     res = site(editable_inventory())
     assert DEPLOY_KEY.splitlines()[1] not in res.stdout + res.stderr
-    assert host.check_output(f"git -C {MODELS} rev-parse --abbrev-ref HEAD") == "main"
+    assert host.check_output(f"git -c safe.directory='*' -C {MODELS} rev-parse --abbrev-ref HEAD") == "main"
+    # The backend's user owns the editable models, all of them (root cloned them).
+    assert host.file(MODELS).uid == BACKEND_UID and host.file(MODELS).mode == 0o750
+    assert host.run(f"find {MODELS} ! -uid {BACKEND_UID}").stdout == ""
     assert "DENY:" not in host.file(PERMISSIONS).content_string
     key = host.file(KEY_FILE)
-    assert key.mode == 0o600 and key.user == "root" and key.content_string == DEPLOY_KEY
+    assert key.mode == 0o600 and key.uid == BACKEND_UID and key.content_string == DEPLOY_KEY
     assert host.check_output("podman exec spiff-api printenv SPIFFWORKFLOW_BACKEND_GIT_SSH_PRIVATE_KEY_PATH") == "/etc/spiff-git/key"
     assert DEPLOY_KEY.splitlines()[1] not in host.check_output(f"cat {MODELS}/.git/config")
     assert DEPLOY_KEY.splitlines()[1] not in host.check_output("ps -eo args")
@@ -203,7 +212,7 @@ def test_editable_on_one_host_commits_an_edit_and_keeps_it(host):
     status, body = put_file(host, "md-1", "g:m", "m.bpmn", EDITED)
     assert status == 200, body
     assert host.file(f"{MODELS}/g/m/m.bpmn").content_string == EDITED
-    assert host.check_output(f"git -C {MODELS} log -1 --format=%s") == "User: updated file m.bpmn of g:m"
+    assert host.check_output(f"git -c safe.directory='*' -C {MODELS} log -1 --format=%s") == "User: updated file m.bpmn of g:m"
     assert remote_main(host) == head(host)  # pushed to the repository
     job = start_instance(host, "md-1", "g:m")
     assert job["status"] == "done" and job["result"]["model_sha256"] == sha(EDITED), job
@@ -211,6 +220,23 @@ def test_editable_on_one_host_commits_an_edit_and_keeps_it(host):
     committed = head(host)
     site(editable_inventory())
     assert host.file(f"{MODELS}/g/m/m.bpmn").content_string == EDITED and head(host) == committed
+
+
+def test_a_site_whose_backend_ran_as_root_is_given_to_the_backends_user(host):
+    # As a site deployed before spiff_backend_user: models, key directory (with
+    # the lock root's backend left there) and files are root's.
+    host.run_expect([0], f"chown -R root:root {MODELS} /etc/spiff/backend-openid {KEY_FILE}"
+                         " && touch /etc/spiff/backend-openid/.lock")
+    site(editable_inventory())
+    assert host.run(f"find {MODELS} /etc/spiff/backend-openid {KEY_FILE} ! -uid {BACKEND_UID}").stdout == ""
+    edited = '<definitions id="m-edited-after-the-upgrade"/>\n'
+    status, body = put_file(host, "md-1", "g:m", "m.bpmn", edited)
+    assert status == 200, body
+    assert remote_main(host) == head(host)  # committed and pushed by the backend's user
+    assert host.check_output(f"stat -c %u {MODELS}/.git/index") == str(BACKEND_UID)
+    res = site(editable_inventory())
+    assert spiffcheck.recap_changes(res.stdout) == 0, res.stdout[-3000:]
+    assert put_file(host, "md-1", "g:m", "m.bpmn", EDITED)[0] == 200  # as the backup test expects it
 
 
 def test_editable_models_are_backed_up_and_restored(host):
