@@ -98,7 +98,8 @@ def test_one_signing_key_on_every_backend_host(host):
 
 def test_permissions_file_names_only_the_site_admins(host):
     perms = host.file("/etc/spiff/backend-permissions.yml")
-    assert perms.mode == 0o600  # it holds the built-in users' passwords
+    # It holds the built-in users' passwords: root's, readable by the backend's group only.
+    assert (perms.mode, perms.uid, perms.gid) == (0o640, 0, 65532)
     text = perms.content_string
     assert "admin@example.com" not in text and "PM:ALL" not in text  # nothing of upstream's example
     assert "SPIFFWORKFLOW_BACKEND_PERMISSIONS_FILE_ABSOLUTE_PATH=/etc/spiff-permissions/permissions.yml" in \
