@@ -5,6 +5,8 @@
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.spiff.arena.plugins.plugin_utils.checks import _network
+
 
 def private_addresses(hosts, hostvars):
     """Return the private address of each host, in order, without duplicates."""
@@ -18,12 +20,12 @@ def private_addresses(hosts, hostvars):
 
 
 def _ipv4_network(value):
-    """(address, prefix) of an IPv4 address or network (a.b.c.d or a.b.c.d/n), host bits cleared."""
+    """(address, prefix) of an IPv4 address or network (a.b.c.d or a.b.c.d/n), host bits cleared;
+    what the guard's check of spiff_database_allowed_networks accepts (checks._network)."""
+    if _network(str(value)):
+        raise AnsibleFilterError(f"networks_as: {value!r} is no IPv4 address or network (a.b.c.d or a.b.c.d/n)")
     address, slash, bits = str(value).partition("/")
     octets = address.split(".")
-    if not str(value).isascii() or len(octets) != 4 or not all(o.isdigit() and int(o) <= 255 for o in octets) \
-            or (slash and not (bits.isdigit() and int(bits) <= 32)):
-        raise AnsibleFilterError(f"networks_as: {value!r} is no IPv4 address or network (a.b.c.d or a.b.c.d/n)")
     prefix = int(bits) if slash else 32
     mask = (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF
     number = 0

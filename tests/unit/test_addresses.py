@@ -2,11 +2,13 @@
 
 import importlib.util
 import pathlib
+import sys
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "collections"))  # the filter reads the guard's check (ansible_collections.spiff.arena)
 _spec = importlib.util.spec_from_file_location("addresses", REPO / "plugins" / "filter" / "addresses.py")
 addresses = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(addresses)
