@@ -207,6 +207,12 @@ def _file_reasons(f, seen, env):
     return reasons
 
 
+# What spiff_plan_read observes, by kind: one {key: value} dict each, which
+# plan_verdicts reads (the module builds its result from the same list).
+OBSERVED = ("files", "env", "dirs", "exists", "units", "images", "containers", "container_images", "trees", "gits",
+            "stamps")
+
+
 def short_id(image_id):
     """An image id as the engines print it short: 12 hex digits, without 'sha256:'."""
     return (image_id or "").split(":", 1)[-1][:12]
@@ -297,8 +303,7 @@ def _verdict(item, seen):
 
 def plan_verdicts(items, observed, host=""):
     """One verdict per item: {host, component, name, action, reasons}; action 'none' when unchanged."""
-    seen = {key: observed.get(key) or {} for key in ("files", "env", "dirs", "exists", "units", "images", "containers",
-                                                     "container_images", "trees", "gits", "stamps")}
+    seen = {key: observed.get(key) or {} for key in OBSERVED}
     verdicts = []
     for item in items:
         reasons, restart = _verdict(item, seen)

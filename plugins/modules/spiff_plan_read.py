@@ -209,6 +209,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.facts import ansible_collector, default_collectors
 from ansible.module_utils.facts.namespace import PrefixFactNamespace
 from ansible_collections.spiff.arena.plugins.module_utils.plan import (
+    OBSERVED,
     env_digest_bytes,
     file_sha256,
     git_state,
@@ -248,8 +249,7 @@ def units_state(module, units):
 
 def observe(module, params):
     """What the host has of what params (the plan_request form) names."""
-    result = {"files": {}, "env": {}, "dirs": {}, "exists": {}, "units": {}, "images": {}, "containers": {},
-              "container_images": {}, "trees": {}, "gits": {}, "stamps": {}}
+    result = {key: {} for key in OBSERVED}
     for path in params["stamps"]:
         if os.path.isfile(path):
             with open(path, "rb") as handle:
