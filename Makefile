@@ -20,7 +20,7 @@ DEMO_SCENARIO ?= demo
 # not the collection).
 NOT_TESTED := $(DEMO_SCENARIO) bench
 
-.PHONY: help test demo demo-destroy bench bench-guard host venv images lint build unit molecule clean matrix sanity changelog
+.PHONY: help test demo demo-destroy bench bench-guard host venv images lint build unit unit-tests unit-images molecule clean matrix matrix-venvs matrix-oldest matrix-middle matrix-cores sanity changelog
 
 help:
 	@echo "make demo          deploy Spiff Arena onto sandbox VMs and print where it answers"
@@ -33,31 +33,42 @@ help:
 	@echo "                   (BENCH_ARGS='--sizes 2,4 --skip-upgrade --keep'; results in .cache/bench/)"
 	@echo "make bench-guard   time the inventory checks (site.yml's first play) on 8, 50 and 200 hosts"
 
-# The image builds (on a bare machine mostly downloads: Debian packages and
-# PyPI) run beside the checks that need no image (lint, build, sanity,
-# changelog), then the rest one after the other. Measured 2026-12-03: the
+# Three jobs at first: the image builds, then the image and stand-in tests
+# (their containers mostly wait); the matrix's venvs, then its middle cores
+# (neither needs an image; on a bare machine the builds and venvs are mostly
+# downloads: Debian packages and PyPI); lint, sanity (after build) and changelog.
+# Then the unit and validation tests, the oldest core, and Molecule, one
+# after the other; each step prints its time. Measured 2026-12-03: the
 # checks run beside the scenarios took 24 min instead of 6 and slowed the
 # first two scenarios (models 1291 s instead of 552: the 2 cores are the
 # limit), so nothing runs beside Molecule.
 test:
 	@mkdir -p .cache
-	@$(MAKE) --no-print-directory images > .cache/images.log 2>&1 & pid=$$!; \
-	  rc=0; $(MAKE) --no-print-directory lint build sanity changelog || rc=$$?; \
-	  irc=0; wait $$pid || irc=$$?; \
-	  echo "=== make images (beside lint, build, sanity and changelog), exit $$irc:"; cat .cache/images.log; \
-	  [[ $$rc -eq 0 && $$irc -eq 0 ]]
-	$(MAKE) --no-print-directory unit matrix
+	@$(MAKE) --no-print-directory images unit-images > .cache/images.log 2>&1 & pid=$$!; \
+	  $(MAKE) --no-print-directory matrix-venvs matrix-middle > .cache/matrix-middle.log 2>&1 & vpid=$$!; \
+	  rc=0; for step in lint sanity changelog; do start=$$(date +%s); \
+	    $(MAKE) --no-print-directory $$step || { rc=$$?; break; }; \
+	    echo "=== make $$step: passed in $$(( $$(date +%s) - start )) s"; done; \
+	  irc=0; wait $$pid || irc=$$?; vrc=0; wait $$vpid || vrc=$$?; \
+	  echo "=== make images unit-images (beside lint, sanity and changelog), exit $$irc:"; cat .cache/images.log; \
+	  echo "=== make matrix-venvs matrix-middle (beside them too), exit $$vrc:"; cat .cache/matrix-middle.log; \
+	  [[ $$rc -eq 0 && $$irc -eq 0 && $$vrc -eq 0 ]]
+	@start=$$(date +%s); $(MAKE) --no-print-directory unit-tests; \
+	  echo "=== make unit-tests: passed in $$(( $$(date +%s) - start )) s"
+	$(MAKE) --no-print-directory matrix-oldest
 	$(MAKE) --no-print-directory molecule NOT_TESTED="$(NOT_TESTED) $(MATRIX_SCENARIO)"
 	@echo "make test: all checks passed"
 
 host:
 	@tests/tools/host-setup.sh
 
+# Under a lock, made again only if still stale: two jobs of `make test` may
+# both need it at first.
 $(VENV)/.done: requirements.txt requirements.yml tests/tools/install_collections.py
-	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(VENV)/bin/python tests/tools/install_collections.py $(COLLECTIONS)
-	touch $@
+	@mkdir -p .cache
+	flock .cache/venv.lock sh -c '[ -f $@ ] && [ -z "$$(find $^ -newer $@)" ] || { \
+	  python3 -m venv $(VENV) && $(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt && \
+	  $(VENV)/bin/python tests/tools/install_collections.py $(COLLECTIONS) && touch $@; }'
 
 venv: $(VENV)/.done
 
@@ -80,10 +91,15 @@ build: venv
 	  ansible-playbook -i localhost, spiff.arena.site --syntax-check
 
 # The validation tests each run ansible-playbook on the controller: two at a
-# time; the image and stand-in tests (random container names) too.
-unit: venv images
+# time; the image and stand-in tests (random container names) four at a time:
+# they mostly wait on their containers.
+unit: unit-tests unit-images
+
+unit-tests: venv
 	pytest -q -n 2 tests/unit tests/validation
-	pytest -q -n 2 tests/images tests/standin
+
+unit-images: venv images
+	pytest -q -n 4 tests/images tests/standin
 
 # Older ansible-core minors Python 3.11 runs (the newest, 2.19, is .venv's):
 # each builds and syntax-checks the collection and runs the validation tests
@@ -93,7 +109,24 @@ unit: venv images
 MATRIX_CORES ?= 2.16.19 2.17.14 2.18.19
 MATRIX_SCENARIO ?= smoke
 
-matrix: venv images
+# The cores' venvs alone (downloads from PyPI): `make test` makes them beside lint.
+matrix-venvs:
+	@scenario=$(MATRIX_SCENARIO); for core in $(MATRIX_CORES); do start=$$(date +%s); \
+	  tests/tools/matrix.sh --venv-only $$core $$scenario || exit 1; scenario=; \
+	  echo "=== matrix ansible-core $$core: venv ready in $$(( $$(date +%s) - start )) s"; \
+	done
+
+matrix: matrix-oldest matrix-middle
+
+# The oldest core, with MATRIX_SCENARIO (it needs the images).
+matrix-oldest: venv images
+	@$(MAKE) --no-print-directory matrix-cores MATRIX_CORES="$(firstword $(MATRIX_CORES))"
+
+# The cores after it: no scenario, no image.
+matrix-middle:
+	@$(MAKE) --no-print-directory matrix-cores MATRIX_CORES="$(wordlist 2,99,$(MATRIX_CORES))" MATRIX_SCENARIO=
+
+matrix-cores:
 	@scenario=$(MATRIX_SCENARIO); for core in $(MATRIX_CORES); do start=$$(date +%s); \
 	  tests/tools/matrix.sh $$core $$scenario || exit 1; scenario=; \
 	  echo "=== matrix ansible-core $$core: passed in $$(( $$(date +%s) - start )) s"; \
