@@ -458,6 +458,16 @@ def table(results):
         rows += [(f"no-op {large} VMs / no-op {small} VMs",
                   ratio(sized[large]["seconds"], sized[small]["seconds"], SCALE_TARGET)),
                  (f"baseline {large} VMs / baseline {small} VMs", ratio(sized[large]["baseline"], sized[small]["baseline"]))]
+        # What each VM added costs (the slope from the smallest to the largest size), and what
+        # the no-op's target asks of it: (F + large*p) <= SCALE_TARGET * (F + small*p), with F
+        # the no-op's fixed part, gives p <= F * (SCALE_TARGET - 1) / (large - small*SCALE_TARGET).
+        added = large - small
+        noop_slope = (sized[large]["seconds"] - sized[small]["seconds"]) / added
+        base_slope = (sized[large]["baseline"] - sized[small]["baseline"]) / added
+        fixed = sized[small]["seconds"] - small * noop_slope
+        allowed = fixed * (SCALE_TARGET - 1) / (large - small * SCALE_TARGET)
+        rows += [("each VM added: no-op s / baseline s", f"{noop_slope:.2f} / {base_slope:.2f}"),
+                 (f"no-op fixed part s / per VM allowed by the {SCALE_TARGET} target s", f"{fixed:.2f} / {allowed:.2f}")]
     return ["| measure | value |", "|---|---|"] + [f"| {name} | {value} |" for name, value in rows]
 
 
