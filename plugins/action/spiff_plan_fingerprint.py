@@ -92,7 +92,7 @@ class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
     _requires_connection = False
-    _VALID_ARGS = frozenset(("platforms",))
+    _VALID_ARGS = frozenset(("platforms", "sort"))
 
     def _role_defaults(self):
         defaults = {}
@@ -149,4 +149,25 @@ class ActionModule(ActionBase):
                                                              inputs.get("spiff_proxy_tls_renew_days", 30))
         result["changed"] = False
         result["fingerprint"] = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+        if self._task.args.get("sort"):
+            result.update(self._sort(result["fingerprint"], task_vars, templar.template(context.get("spiff_apply_unchanged", False))))
         return result
+
+    @staticmethod
+    def _sort(fingerprint, task_vars, apply_unchanged):
+        """What the plan's read (registered as _spiff_plan_read) gives this host: when it recorded
+        the plan it applied for this fingerprint, its verdicts (plan); and whether the host has
+        anything to do (no such record, a verdict to act on, or spiff_apply_unchanged), in which
+        case it joins the group spiff_plan_busy, as group_by would put it: only those hosts run
+        the rest of the plan (rendering, the joining of the apply plays' groups)."""
+        read = task_vars.get("_spiff_plan_read") or {}
+        host = task_vars.get("inventory_hostname")
+        recorded = bool(read.get("record_fingerprint")) and read.get("record_fingerprint") == fingerprint
+        plan = [dict(v, host=host) for v in read.get("verdicts") or []] if recorded else []
+        if apply_unchanged in (True, "true", "True", "yes", 1):
+            plan = [dict(v, action="apply", reasons=["spiff_apply_unchanged"]) for v in plan]
+        busy = not recorded or any(v.get("action") != "none" for v in plan)
+        found = {"plan": _plain(plan), "busy": busy}
+        if busy:
+            found.update(add_group="spiff_plan_busy", parent_groups=[])
+        return found

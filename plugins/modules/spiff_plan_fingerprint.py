@@ -27,6 +27,14 @@ options:
       - Not given, no platform is checked (the fingerprint taken again when the plan is recorded).
     type: list
     elements: dict
+  sort:
+    description:
+      - "Also compare with the plan's read of the host (the registered C(_spiff_plan_read)): return the verdicts
+        of the plan the host recorded for this fingerprint (RV(plan)), and put the host into the group
+        C(spiff_plan_busy) when it has anything to do (no such record, a verdict to act on, or
+        C(spiff_apply_unchanged)), as M(ansible.builtin.group_by) would."
+    type: bool
+    default: false
 author: spiff.arena authors (!UNKNOWN)
 """
 
@@ -42,4 +50,13 @@ fingerprint:
   description: SHA-256 of the inputs, hexadecimal.
   type: str
   returned: always
+plan:
+  description: The verdicts of the plan the host recorded for this fingerprint, each with C(host); empty without such a record.
+  type: list
+  elements: dict
+  returned: with O(sort)
+busy:
+  description: Whether the host has anything to do (it then joined C(spiff_plan_busy)).
+  type: bool
+  returned: with O(sort)
 """
