@@ -331,7 +331,8 @@ OPTION_CHECKS = {
     "spiff_backend_extra_secret_env": "env",
     "spiff_backup_dir": "abs_path",
     "spiff_backup_keep": "positive",
-    "spiff_backup_copy_dir": "controller_dir",
+    # spiff_backup_copy_dir: a controller directory or an absolute path on a host, by
+    # spiff_backup_copy_to; checked by the rules (rules._backup_copy).
     "spiff_backup_copy_key": "optional_secret",
     "spiff_connector_bind_address": "bind",
     "spiff_connector_extra_env": "env",

@@ -11,6 +11,8 @@ problem never quotes a secret. Controller-only code: plain Python.
 import re
 from urllib.parse import urlsplit
 
+from ansible_collections.spiff.arena.plugins.plugin_utils import checks
+
 REQUIRED = {
     "spiff_api": "backend API replicas",
     "spiff_worker": "Celery worker replicas",
@@ -285,17 +287,45 @@ def _extra(v, host, managed):
                         f" remove it and set {settings[key]} instead.")
 
 
-def _backup_copy(v, host):
+def _backup_copy(v, host, groups):
+    """backup.yml's copy off the hosts: to the controller (an existing directory there) or to a host
+    of the inventory (an absolute directory on it), never to a host that holds a part of the backup."""
     if not _has(v, "spiff_backup_copy_to", "spiff_backup_copy_dir", "spiff_backup_copy_key"):
         return
-    if v["spiff_backup_copy_to"] == "controller" and not v["spiff_backup_copy_dir"]:
+    target, where = v["spiff_backup_copy_to"], v["spiff_backup_copy_dir"]
+    if not target:
+        if where or v["spiff_backup_copy_key"]:
+            name = "spiff_backup_copy_key" if v["spiff_backup_copy_key"] else "spiff_backup_copy_dir"
+            yield host, name, (
+                "is given but spiff_backup_copy_to is empty, so no backup is copied: set spiff_backup_copy_to"
+                f" (controller, or a host of the inventory), or remove {name}.")
+        return
+    if target == "controller":
+        problem = checks.check("controller_dir", where)
+        if not where:
+            yield host, "spiff_backup_copy_dir", (
+                "is empty but spiff_backup_copy_to is controller: give the controller directory the copies go to.")
+        elif problem:
+            yield host, "spiff_backup_copy_dir", f"({where}) {problem} (spiff_backup_copy_to is controller)."
+        return
+    if target not in groups.get("all", []):
+        yield host, "spiff_backup_copy_to", (
+            f"({target}) is neither controller nor a host of the inventory: give controller, or the name of the host"
+            " the copies go to as the inventory names it (in any group or in none), or leave it empty for no copy.")
+        return
+    background = (groups.get("spiff_background") or groups.get("spiff_api") or [None])[0]
+    if target == host and (host in groups.get("spiff_database", []) or host == background):
+        yield host, "spiff_backup_copy_to", (
+            f"({target}) is a host that holds a part of the backup itself: its copy would be lost with it. Name"
+            " another host of the inventory, or controller.")
+    if not where:
         yield host, "spiff_backup_copy_dir", (
-            "is empty but spiff_backup_copy_to is controller: give the controller directory the copies go to.")
-    if not v["spiff_backup_copy_to"] and (v["spiff_backup_copy_dir"] or v["spiff_backup_copy_key"]):
-        name = "spiff_backup_copy_key" if v["spiff_backup_copy_key"] else "spiff_backup_copy_dir"
-        yield host, name, (
-            "is given but spiff_backup_copy_to is empty, so no backup is copied: set spiff_backup_copy_to:"
-            f" controller, or remove {name}.")
+            f"is empty but spiff_backup_copy_to is the host {target}: give the absolute directory on {target} the"
+            " copies go to (created 0700 if missing).")
+    elif checks.check("abs_path", where):
+        yield host, "spiff_backup_copy_dir", (
+            f"({where}) is no absolute path without spaces, and spiff_backup_copy_to is the host {target}: give the"
+            f" directory on {target} from / (like /var/backups/spiff-copies).")
 
 
 def check(values, groups, role_vars):
@@ -305,6 +335,6 @@ def check(values, groups, role_vars):
     for host, v in values.items():
         for rule in (_uri(v, host, groups), _login(v, host), _permissions(v, host), _ports(v, host), _backend(v, host),
                      _models(v, host, groups), _frontend(v, host), _urls(v, host, groups), _proxy(v, host), _release(v, host),
-                     _digests(v, host), _backup_copy(v, host), _extra(v, host, managed)):
+                     _digests(v, host), _backup_copy(v, host, groups), _extra(v, host, managed)):
             problems.extend(rule)
     return problems

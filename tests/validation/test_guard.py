@@ -35,8 +35,10 @@ def inventory(**changes):
     for key, value in changes.items():
         if key.startswith("group_"):
             inv["all"]["children"][key[len("group_"):]] = {"hosts": {h: None for h in value}}
-        elif key.startswith("host_"):
-            inv["all"]["hosts"][key[len("host_"):].replace("_", "-")].update(value)
+        elif key.startswith("host_"):  # a host not named above is added in no group
+            name = key[len("host_"):].replace("_", "-")
+            inv["all"]["hosts"].setdefault(name, {"ansible_connection": "community.docker.docker",
+                                                  "ansible_host": f"spiff-validation-absent-{name}"}).update(value)
         else:
             inv["all"]["vars"][key] = value
     return inv
@@ -59,6 +61,9 @@ GOOD = {
     "defaults": {},
     "backup-copy": dict(spiff_backup_copy_to="controller", spiff_backup_copy_dir="/tmp",
                         spiff_backup_copy_key="copy-key-of-the-site"),
+    "backup-copy-to-a-host-in-no-group": dict(host_bk_out={}, spiff_backup_copy_to="bk-out",
+                                              spiff_backup_copy_dir="/var/backups/offsite",
+                                              spiff_backup_copy_key="copy-key-of-the-site"),
     "firewall": dict(spiff_firewall=True, spiff_firewall_allowed_networks=["10.1.0.0/16", "192.0.2.7"]),
     "passwords-with-url-characters": dict(spiff_database_password="p:a@s/s%w'o\"r\\d", spiff_redis_password="r:e@d/i%s'x y",
                                           spiff_database_admin_password="a:d@m/i%n'", spiff_connector_api_key="k:e@y/%'",
@@ -147,7 +152,15 @@ NUMBER_CASES = {
 }
 
 CASES = {
-    "backup-copy-to-unknown": (dict(spiff_backup_copy_to="bk-out"), "spiff_backup_copy_to", "is not one of"),
+    "backup-copy-to-unknown": (dict(spiff_backup_copy_to="bk-out", spiff_backup_copy_dir="/var/backups/offsite"),
+                               "spiff_backup_copy_to", "(bk-out) is neither controller nor a host of the inventory"),
+    "backup-copy-to-host-without-dir": (dict(host_bk_out={}, spiff_backup_copy_to="bk-out"), "spiff_backup_copy_dir",
+                                        "is empty but spiff_backup_copy_to is the host bk-out: give the absolute directory"),
+    "backup-copy-to-host-relative-dir": (dict(host_bk_out={}, spiff_backup_copy_to="bk-out", spiff_backup_copy_dir="offsite"),
+                                         "spiff_backup_copy_dir",
+                                         "(offsite) is no absolute path without spaces, and spiff_backup_copy_to is the host bk-out"),
+    "backup-copy-to-a-backup-host": (dict(spiff_backup_copy_to="node-a", spiff_backup_copy_dir="/var/backups/offsite"),
+                                     "spiff_backup_copy_to", "(node-a) is a host that holds a part of the backup itself"),
     "backup-copy-without-dir": (dict(spiff_backup_copy_to="controller"), "spiff_backup_copy_dir",
                                 "is empty but spiff_backup_copy_to is controller"),
     "backup-copy-dir-missing": (dict(spiff_backup_copy_to="controller", spiff_backup_copy_dir="/nonexistent/copies"),

@@ -4,11 +4,13 @@ process models of the backup replace the host's. The host firewall (spiff_firewa
 only the backend host reach the database, the broker and the connector."""
 
 import hashlib
+import io
 import os
 import pathlib
 import re
 import subprocess
 import sys
+import tarfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
 import spiffcheck  # noqa: E402
@@ -35,6 +37,20 @@ def task_results(output, task):
         elif inside and re.match(r"^(ok|changed|skipping|fatal|failed): ", line):
             results.append(line.split(" =>")[0])
     return results
+
+
+def copy_key_vars():
+    """A 0600 vars file giving spiff_backup_copy_key, as a site keeps it (in Vault)."""
+    key_vars = EPHEMERAL / "copy-key.yml"
+    key_vars.touch(mode=0o600)
+    key_vars.write_text(f"spiff_backup_copy_key: {COPY_KEY}\n")
+    return key_vars
+
+
+def decrypt(path, key):
+    """openssl's decryption of the file `path` on the controller with `key`: the CompletedProcess (bytes)."""
+    return subprocess.run(["openssl", "enc", "-d", "-aes-256-cbc", "-pbkdf2", "-pass", "stdin", "-in", str(path)],
+                          input=key.encode() + b"\n", capture_output=True)
 
 
 def job_status(host, job_id):
@@ -99,12 +115,9 @@ def test_backup_destroy_restore(host):
 
     copies = EPHEMERAL / "copies"
     copies.mkdir(exist_ok=True)
-    key_vars = EPHEMERAL / "copy-key.yml"
-    key_vars.touch(mode=0o600)
-    key_vars.write_text(f"spiff_backup_copy_key: {COPY_KEY}\n")
     # -vvv: the key must stay out of even the most verbose output.
     res = playbook("backup.yml", "-e", "spiff_backup_name=before", "-e", "spiff_backup_copy_to=controller",
-                   "-e", f"spiff_backup_copy_dir={copies}", "-e", f"@{key_vars}", "-vvv")
+                   "-e", f"spiff_backup_copy_dir={copies}", "-e", f"@{copy_key_vars()}", "-vvv")
     assert res.returncode == 0, spiffcheck.failure(res)
     assert COPY_KEY not in res.stdout + res.stderr
     dump = db.file(f"{BACKUPS}/before/database.sql")
@@ -128,15 +141,12 @@ def test_backup_destroy_restore(host):
             f"{hashlib.sha256(data).hexdigest()}  {name}.tar.enc\n"
         assert vm.run(f"grep -rlF {COPY_KEY} /etc /usr/local/sbin /var/backups /root /tmp").stdout == ""
         assert vm.check_output(f"ls -A {BACKUPS}").split().count(".copy-before.tar") == 0
-    wrong = subprocess.run(["openssl", "enc", "-d", "-aes-256-cbc", "-pbkdf2", "-pass", "stdin",
-                            "-in", str(copies / "before" / "bk-db.tar.enc")], input=b"not-the-key\n", capture_output=True)
+    wrong = decrypt(copies / "before" / "bk-db.tar.enc", "not-the-key")
     assert wrong.returncode != 0 or b"CREATE TABLE" not in wrong.stdout
     # The database host loses its backup; the README's way back from the copy restores it
     # (decrypted on the controller, unpacked into spiff_backup_dir), and the restore below reads it.
     db.run_expect([0], f"rm -rf {BACKUPS}/before")
-    plain = subprocess.run(["openssl", "enc", "-d", "-aes-256-cbc", "-pbkdf2", "-pass", "stdin",
-                            "-in", str(copies / "before" / "bk-db.tar.enc")], input=COPY_KEY.encode() + b"\n",
-                           capture_output=True, check=True).stdout
+    plain = decrypt(copies / "before" / "bk-db.tar.enc", COPY_KEY).stdout
     assert b"CREATE TABLE `standin_job`" in plain
     subprocess.run(["docker", "cp", "-", f"bk-db:{BACKUPS}/"], input=plain, check=True)
     assert db.file(f"{BACKUPS}/before/database.sql").mode == 0o600
@@ -187,6 +197,51 @@ def test_backup_destroy_restore(host):
     assert "spiff-firewall" not in planned and "spiff-backup.timer" not in planned, planned
     stamp = host.file("/var/lib/spiff/backend/migrated-image")  # the rollout migrated the restored schema
     assert stamp.exists and stamp.mtime.timestamp() >= started
+
+
+def test_backup_copy_to_a_host_of_the_inventory(host):
+    """spiff_backup_copy_to names bk-out, a host in no group that reaches neither bk-db nor bk-app
+    (the firewall): each backup host's copy lands there through the controller, which keeps
+    nothing of it. One backup.yml run, at -vvv with the key."""
+    db, out = host.get_host("docker://bk-db"), host.get_host("docker://bk-out")
+    offsite = "/var/backups/offsite"
+    res = playbook("backup.yml", "-e", "spiff_backup_name=offsite", "-e", "spiff_backup_copy_to=bk-out",
+                   "-e", f"spiff_backup_copy_dir={offsite}", "-e", f"@{copy_key_vars()}", "-vvv")
+    assert res.returncode == 0, spiffcheck.failure(res)
+    assert COPY_KEY not in res.stdout + res.stderr
+    # The controller's private temporary directories (one per backup host) are gone.
+    temps = set(re.findall(r"(/[\w./-]*/spiff-backup-copy-\w+)", res.stdout))
+    assert len(temps) == 2 and not any(os.path.exists(path) for path in temps), temps
+    assert [found for path in temps for found in pathlib.Path(path).parent.glob("spiff-backup-copy-*")] == []
+
+    directory = out.file(f"{offsite}/offsite")
+    assert directory.is_directory and directory.mode == 0o700 and directory.user == "root"
+    assert sorted(out.check_output(f"ls -A {offsite}/offsite").split()) == [
+        "bk-app.tar.enc", "bk-app.tar.enc.sha256", "bk-db.tar.enc", "bk-db.tar.enc.sha256"]
+    for vm, name in ((db, "bk-db"), (host, "bk-app")):
+        sealed = out.file(f"{offsite}/offsite/{name}.tar.enc")
+        sums = out.file(f"{offsite}/offsite/{name}.tar.enc.sha256")
+        for file in (sealed, sums):
+            assert file.is_file and file.mode == 0o600 and file.user == "root" and file.group == "root", file.path
+        digest = out.check_output(f"sha256sum {sealed.path}").split()[0]  # taken on bk-out
+        assert sums.content_string == f"{digest}  {name}.tar.enc\n"
+        assert out.run(f"cd {offsite}/offsite && sha256sum --check --strict {name}.tar.enc.sha256").rc == 0
+        assert vm.check_output(f"find {BACKUPS} -maxdepth 1 -name '.copy-*'") == ""  # the packed tar is gone
+        assert out.check_output(f"head -c 8 {sealed.path}") == "Salted__"  # openssl's, not a tar
+        assert out.run(f"grep -c 'CREATE TABLE' {sealed.path}").rc == 1
+    assert out.run(f"grep -rlF {COPY_KEY} /etc /var/backups /root /tmp").stdout == ""
+
+    # The README's way back from a copy on a host (docker exec for ssh): read there, decrypted
+    # on the controller with the key on file descriptor 3.
+    key_file = EPHEMERAL / "key-file"
+    key_file.touch(mode=0o600)
+    key_file.write_text(f"{COPY_KEY}\n")
+    plain = subprocess.run(["bash", "-o", "pipefail", "-c", f"docker exec bk-out cat {offsite}/offsite/bk-db.tar.enc"
+                            f" | openssl enc -d -aes-256-cbc -pbkdf2 -pass fd:3 3< {key_file}"], capture_output=True)
+    assert plain.returncode == 0, plain.stderr
+    with tarfile.open(fileobj=io.BytesIO(plain.stdout)) as tar:
+        assert b"CREATE TABLE `standin_job`" in tar.extractfile("offsite/database.sql").read()
+        assert tar.getmember("offsite/database.sql").mode == 0o600
 
 
 def test_each_host_keeps_the_newest_backups(host):
