@@ -23,7 +23,7 @@ LOGS = REPO / ".cache" / "molecule"
 # 2026-12-03: upgrade 1140 s, models 568, default 464, login 444, backup 384,
 # faults 374, guard 328, data 256, docker 216). Two lanes then end within a
 # minute of each other; the order before (backup before login, guard before
-# faults) left one lane about 70 s longer.
+# faults) made the longer lane end about 70 s later.
 LONGEST_FIRST = ["upgrade", "models", "default", "login", "backup", "faults", "guard", "data", "docker", "smoke"]
 
 
