@@ -36,6 +36,7 @@ import json
 import os
 
 from ansible.errors import AnsibleError
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.spiff.arena.plugins.filter.addresses import private_addresses
@@ -164,7 +165,7 @@ class ActionModule(ActionBase):
         host = task_vars.get("inventory_hostname")
         recorded = bool(read.get("record_fingerprint")) and read.get("record_fingerprint") == fingerprint
         plan = [dict(v, host=host) for v in read.get("verdicts") or []] if recorded else []
-        if apply_unchanged in (True, "true", "True", "yes", 1):
+        if boolean(apply_unchanged, strict=False):
             plan = [dict(v, action="apply", reasons=["spiff_apply_unchanged"]) for v in plan]
         busy = not recorded or any(v.get("action") != "none" for v in plan)
         found = {"plan": _plain(plan), "busy": busy}

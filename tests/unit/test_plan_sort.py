@@ -38,6 +38,9 @@ def test_another_fingerprint_or_no_record_renders_the_plan():
 
 
 def test_apply_unchanged_makes_every_host_busy_and_every_item_apply():
-    found = sort(UNCHANGED, apply_unchanged=True)
-    assert found["busy"] is True and found["add_group"] == "spiff_plan_busy"
-    assert {(v["action"], tuple(v["reasons"])) for v in found["plan"]} == {("apply", ("spiff_apply_unchanged",))}
+    for value in (True, "true", "yes"):  # as given on the command line (-e spiff_apply_unchanged=true)
+        found = sort(UNCHANGED, apply_unchanged=value)
+        assert found["busy"] is True and found["add_group"] == "spiff_plan_busy", value
+        assert {(v["action"], tuple(v["reasons"])) for v in found["plan"]} == {("apply", ("spiff_apply_unchanged",))}
+    for value in (False, "false", "no"):
+        assert sort(UNCHANGED, apply_unchanged=value)["busy"] is False, value
