@@ -109,12 +109,10 @@ unit-images: venv images
 MATRIX_CORES ?= 2.16.19 2.17.14 2.18.19
 MATRIX_SCENARIO ?= smoke
 
-# The cores' venvs alone (downloads from PyPI): `make test` makes them beside lint.
+# The cores' venvs alone (downloads from PyPI), one after the other: `make
+# test` makes them beside lint.
 matrix-venvs:
-	@scenario=$(MATRIX_SCENARIO); for core in $(MATRIX_CORES); do start=$$(date +%s); \
-	  tests/tools/matrix.sh --venv-only $$core $$scenario || exit 1; scenario=; \
-	  echo "=== matrix ansible-core $$core: venv ready in $$(( $$(date +%s) - start )) s"; \
-	done
+	@$(MAKE) --no-print-directory matrix-cores MATRIX_ARGS=--venv-only
 
 matrix: matrix-oldest matrix-middle
 
@@ -126,10 +124,12 @@ matrix-oldest: venv images
 matrix-middle:
 	@$(MAKE) --no-print-directory matrix-cores MATRIX_CORES="$(wordlist 2,99,$(MATRIX_CORES))" MATRIX_SCENARIO=
 
+# Each core in turn; MATRIX_SCENARIO goes to the first. MATRIX_ARGS=--venv-only
+# makes their venvs only.
 matrix-cores:
 	@scenario=$(MATRIX_SCENARIO); for core in $(MATRIX_CORES); do start=$$(date +%s); \
-	  tests/tools/matrix.sh $$core $$scenario || exit 1; scenario=; \
-	  echo "=== matrix ansible-core $$core: passed in $$(( $$(date +%s) - start )) s"; \
+	  tests/tools/matrix.sh $(MATRIX_ARGS) $$core $$scenario || exit 1; scenario=; \
+	  echo "=== matrix ansible-core $$core: $(if $(MATRIX_ARGS),venv ready,passed) in $$(( $$(date +%s) - start )) s"; \
 	done
 
 # ansible-test sanity on the collection as built (tests/sanity/ignore-2.19.txt

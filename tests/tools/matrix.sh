@@ -28,9 +28,7 @@ step() { echo "=== matrix ansible-core $core: $*"; }
 mkdir -p "$matrix"
 # requirements.txt without ansible-core (nor extras, which pip refuses in
 # constraints): the same pins for the tools.
-# Written whole, then renamed: the cores' venvs may be made at once.
-grep -v '^ansible-core==' requirements.txt | sed 's/\[[^]]*\]//' > "$matrix/constraints.txt.$$"
-mv "$matrix/constraints.txt.$$" "$matrix/constraints.txt"
+grep -v '^ansible-core==' requirements.txt | sed 's/\[[^]]*\]//' > "$matrix/constraints.txt"
 packages=("ansible-core==$core" pytest pytest-xdist)
 [[ -n $scenario ]] && packages+=(molecule pytest-testinfra docker)
 key="${packages[*]} $(sha256sum "$matrix/constraints.txt" | cut -c1-16)"
@@ -42,8 +40,7 @@ if [[ ! -f $venv/.done || $(cat "$venv/.done") != "$key" ]]; then
   echo "$key" > "$venv/.done"
 fi
 # Shared by the cores: the first step extracts it, the others find it up to date.
-# Under a lock: `make test` makes the venvs of every core at once.
-flock "$matrix/collections.lock" "$venv/bin/python" tests/tools/install_collections.py "$collections" --oldest
+"$venv/bin/python" tests/tools/install_collections.py "$collections" --oldest
 [[ -z $venv_only ]] || exit 0
 
 export PATH=$venv/bin:$PATH
