@@ -18,8 +18,11 @@ options:
     description: Names of the secrets (file names in O(dir)).
     required: true
   dir:
-    description: Directory on the controller that keeps the secrets.
-    type: path
+    description:
+      - Directory on the controller that keeps the secrets, an absolute path (C(~) is expanded). A relative
+        one is refused: it would depend on where the run was started (C(None/.secrets) is what
+        C({{ inventory_dir }}/.secrets) gives when the inventory is a host list).
+    type: str
     required: true
   generate:
     description: Generate a missing secret; when false a missing one is an error.
@@ -72,6 +75,14 @@ def _rsa_private_key():
 
 def read_or_create(directory, name, generate=True, length=32, kind="password"):
     """Return the secret `name` kept in `directory`, creating it if allowed."""
+    if not os.path.isabs(str(directory or "")):
+        # A relative directory lands wherever ansible-playbook was started; "None/.secrets"
+        # is the default's answer when the inventory is a host list (no inventory_dir).
+        raise AnsibleError(
+            f"spiff_secrets_dir is {directory!r}, not an absolute directory on the controller"
+            + (" (the inventory is no file or directory, so inventory_dir is unset)"
+               if str(directory).startswith("None") else "")
+            + ": set spiff_secrets_dir to the absolute directory where this site's generated secrets are kept")
     path = os.path.join(directory, name)
     if not os.path.exists(path):
         if not generate:
@@ -106,7 +117,7 @@ class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
-        directory = self.get_option("dir")
+        directory = os.path.expanduser(self.get_option("dir") or "")
         return [read_or_create(directory, name, self.get_option("generate"), self.get_option("length"),
                                self.get_option("kind"))
                 for name in terms]

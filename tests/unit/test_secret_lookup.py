@@ -71,3 +71,13 @@ def test_rsa_key_generated_once(tmp_path):
     assert first.startswith("-----BEGIN PRIVATE KEY-----\n") and first.endswith("-----END PRIVATE KEY-----\n")
     assert serialization.load_pem_private_key(first.encode(), password=None).key_size == 2048
     assert stat.S_IMODE((tmp_path / "backend_openid_signing_key").stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("directory", ["None/.secrets", ".secrets", "", None])
+def test_a_directory_that_is_not_absolute_is_refused_before_anything_is_written(tmp_path, monkeypatch, directory):
+    """With a host-list inventory (-i a,b,) the default {{ inventory_dir }}/.secrets is
+    "None/.secrets": the secrets would land below wherever the run was started."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(AnsibleError, match="spiff_secrets_dir is .*not an absolute directory on the controller.*set spiff_secrets_dir"):
+        secret.read_or_create(directory, "database_password")
+    assert list(tmp_path.iterdir()) == []
