@@ -19,8 +19,8 @@ options:
     required: true
   dir:
     description:
-      - Directory on the controller that keeps the secrets, an absolute path (C(~) is expanded). A relative
-        one is refused: it would depend on where the run was started (C(None/.secrets) is what
+      - Directory on the controller that keeps the secrets, an absolute path (C(~) is expanded).
+      - A relative one is refused, as it would depend on where the run was started (C(None/.secrets) is what
         C({{ inventory_dir }}/.secrets) gives when the inventory is a host list).
     type: str
     required: true
