@@ -252,6 +252,18 @@ def _memory_sizes(value):
     return None
 
 
+def _capability_lists(value):
+    for key, item in value.items():
+        if key not in _SERVICES:
+            return f"has {key}, no service of the collection: use {', '.join(_SERVICES)}"
+        if not isinstance(item, list) or not all(isinstance(cap, str) and re.match(r"^(CAP_)?[A-Z_]+$", cap) for cap in item):
+            return (f"has {key}: {item}, no list of capability names: give a list like [NET_BIND_SERVICE] "
+                    "(upper case, as in capabilities(7))")
+        if any(cap.removeprefix("CAP_") in ("ALL", "SYS_ADMIN") for cap in item):
+            return f"has {key}: {item}: ALL and SYS_ADMIN are refused, name only the capabilities the image needs"
+    return None
+
+
 def _words(value):
     for item in value:
         if one_line(str(item)):
@@ -278,6 +290,7 @@ CHECKS = {
     "pem_certificates": (_pem_certificates, "PEM certificates, not a path"),
     "pem_certificate": (_pem("certificate chain (PEM)"), "PEM text, not a path"),
     "memory_sizes": (_memory_sizes, "service name: memory size (512m, 2g) or \"\""),
+    "capability_lists": (_capability_lists, "service name: list of capability names"),
     "pem_key": (_pem("private key (PEM)"), "PEM text, not a path"),
     "release": (_release, "an image tag like v3.0.0"),
     "image": (_image, "an image reference"),
@@ -348,6 +361,7 @@ OPTION_CHECKS = {
     "spiff_image_registry_password": "optional_secret",
     "spiff_image_registry_ca": "pem_certificate",
     "spiff_container_memory": "memory_sizes",
+    "spiff_container_cap_add": "capability_lists",
     "spiff_container_pids_limit": "not_negative",
     "spiff_backend_image": "image",
     "spiff_frontend_image": "image",
