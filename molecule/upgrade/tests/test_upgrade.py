@@ -276,9 +276,9 @@ MIN_SENT = 2000  # about 28 000 are sent during the upgrade here
 # answered the proxy's health check too late and was marked down for a moment (503s).
 SLOW_SECONDS = 6
 # One request in the ~30 000 may be lost, never a long one and never a 503 (a replica out of
-# the pool too late, or none left): in 2 of 6 runs on podman 4.3 / netavark 1.4 (Debian 12)
-# one connection of a VM was reset or went silent just as another container of that VM was
-# replaced (the database logged "Connection reset by peer" as the old frontend's container
+# the pool too late, or none left): in 2 of 6 runs one connection of a VM was reset or went
+# silent just as another container of that VM was replaced (cause not tracked down; suspect:
+# the container network of podman 4.3 / netavark 1.4, Debian 12) (the database logged "Connection reset by peer" as the old frontend's container
 # was removed, and the API's request on that pooled connection answered 500; in CI a whoami
 # got no answer at all). A 503, a cut long request or a second lost one still fails the test.
 LOST_AT_MOST = 1
