@@ -243,19 +243,24 @@ def _env_dict(value):
 _SERVICES = ("database", "redis", "rabbitmq", "proxy", "api", "worker", "background", "migrate", "frontend", "connector")
 
 
+def _unknown_service(value):
+    unknown = [key for key in value if key not in _SERVICES]
+    return f"has {unknown[0]}, no service of the collection: use {', '.join(_SERVICES)}" if unknown else None
+
+
 def _memory_sizes(value):
+    if _unknown_service(value):
+        return _unknown_service(value)
     for key, item in value.items():
-        if key not in _SERVICES:
-            return f"has {key}, no service of the collection: use {', '.join(_SERVICES)}"
         if not re.match(r"^([1-9][0-9]*[kmg]?)?$", str(item)):
             return f"has {key}: {item}, no memory size: give a number with k, m or g (512m, 2g), or \"\" for no limit"
     return None
 
 
 def _capability_lists(value):
+    if _unknown_service(value):
+        return _unknown_service(value)
     for key, item in value.items():
-        if key not in _SERVICES:
-            return f"has {key}, no service of the collection: use {', '.join(_SERVICES)}"
         if not isinstance(item, list) or not all(isinstance(cap, str) and re.match(r"^(CAP_)?[A-Z_]+$", cap) for cap in item):
             return (f"has {key}: {item}, no list of capability names: give a list like [NET_BIND_SERVICE] "
                     "(upper case, as in capabilities(7))")
