@@ -285,6 +285,13 @@ LOST_AT_MOST = 1
 DRAIN_LINE = re.compile(r"drain (\S+) (\S+) on (\S+): (\d+) sessions left after ([\d.]+) s")
 
 
+def bridge_mac(host, name):
+    """The MAC address of podman's bridge on VM `name`, and whether it was set (3) rather than
+    taken from a port: the sandbox pins it as udev does on a real host."""
+    vm = host.get_host(f"docker://{name}")
+    return vm.check_output("cat /sys/class/net/podman0/address /sys/class/net/podman0/addr_assign_type").split()
+
+
 def start_pinger(host, name):
     """A Celery pinger beside the worker of VM `name` (its own container, same image and broker)."""
     vm = host.get_host(f"docker://{name}")
@@ -322,6 +329,8 @@ def test_rolling_upgrade_under_load_fails_no_request(host, tmp_path, capsys):
                          ">/var/tmp/load.log 2>&1")
     spiffcheck.wait_for(lambda: host.file("/var/tmp/load.ready").exists, 30, "load generator running")
     pinger_vm = start_pinger(host, "up-app2")
+    bridges = {name: bridge_mac(host, name) for name in API_HOSTS}
+    assert all(assigned == "3" for _, assigned in bridges.values()), bridges  # NET_ADDR_SET
 
     try:
         res = site(tmp_path, LAYOUT, "v3.0.1")
@@ -342,6 +351,8 @@ def test_rolling_upgrade_under_load_fails_no_request(host, tmp_path, capsys):
         if load["failed"] or load["slow_failed"]:
             print(f"server errors meanwhile:\n{server_errors(host)}")
     assert res.returncode == 0, spiffcheck.failure(res)
+    # The containers' gateway kept its MAC address while containers were replaced beside them.
+    assert {name: bridge_mac(host, name) for name in API_HOSTS} == bridges
     assert load["sent"] >= MIN_SENT, load
     lost = json.dumps({k: load[k] for k in ("by_kind", "first_failures", "threads_died")})
     assert load["failed"] <= LOST_AT_MOST and load["threads_died"] == [], lost
