@@ -29,7 +29,7 @@ def _ipv4_network(value):
     prefix = int(bits) if slash else 32
     mask = (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF
     number = 0
-    for octet in octets:  # decimal, a leading zero included (never octal)
+    for octet in octets:  # decimal: the check refused a leading zero
         number = (number << 8) | int(octet)
     return number & mask, prefix
 

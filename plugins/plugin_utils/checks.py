@@ -18,7 +18,10 @@ import re
 from urllib.parse import urlsplit
 
 _NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
-_IPV4 = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
+# Each number without a leading zero: nftables and podman's parsers read 010 as octal (8) or
+# refuse it, where the database rules would read 10.
+_IPV4 = re.compile(r"^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$")
+_DOTTED_NUMBERS = re.compile(r"^[\d.]+$")
 _BAD_CHARS = re.compile(r"[\r\n\x00]")
 
 
@@ -73,6 +76,8 @@ def _address(value):
     if ":" in value:
         return ("holds a colon (a port, or IPv6): give a bare IPv4 address or host name; ports are set by their own"
                 " variables (ansible_port for SSH)")
+    if _DOTTED_NUMBERS.match(value) and not _is_ipv4(value):
+        return "is no IPv4 address: give four numbers 0-255, each without a leading zero (10.0.0.5)"
     if not (_is_ipv4(value) or _NAME.match(value)):
         return "is no IPv4 address or host name (letters, digits, dots and dashes)"
     return None
@@ -82,14 +87,16 @@ def _bind(value):
     if value == "":
         return None
     if not _is_ipv4(value):
-        return "is no IPv4 address: give one of the host's IPv4 addresses (0.0.0.0 for every address)"
+        return ("is no IPv4 address: give one of the host's IPv4 addresses, each number without a leading zero"
+                " (0.0.0.0 for every address)")
     return None
 
 
 def _network(value):
     address, slash, bits = value.partition("/")
-    if not value.isascii() or not _is_ipv4(address) or (slash and not (bits.isdigit() and int(bits) <= 32)):
-        return "is no IPv4 address or network: give 10.0.0.5 or 10.0.0.0/24 (each number 0-255, prefix 0-32)"
+    if not value.isascii() or not _is_ipv4(address) or (slash and bits not in {str(n) for n in range(33)}):
+        return ("is no IPv4 address or network: give 10.0.0.5 or 10.0.0.0/24 (each number 0-255 without a"
+                " leading zero, prefix 0-32)")
     return None
 
 

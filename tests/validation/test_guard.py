@@ -331,6 +331,9 @@ CASES = {
                                          "spiff_firewall_allowed_networks", "is no IPv4 address or network"),
     "firewall-prefix-above-32": (dict(spiff_firewall=True, spiff_firewall_allowed_networks=["10.0.0.0/33"]),
                                  "spiff_firewall_allowed_networks", "is no IPv4 address or network"),
+    # nftables reads 010.0.0.1 as 8.0.0.1 (octal) where the database rules would read 10.0.0.1.
+    "firewall-leading-zero": (dict(spiff_firewall=True, spiff_firewall_allowed_networks=["10.0.0.1", "010.0.0.1"]),
+                              "spiff_firewall_allowed_networks", "without a leading zero"),
     "firewall-networks-a-string": (dict(spiff_firewall=True, spiff_firewall_allowed_networks="10.0.0.0/8"),
                                    "spiff_firewall_allowed_networks", "not a list"),
     "database-network-host-name": (dict(spiff_database_type="mysql", spiff_database_allowed_networks=["10.1.0.0/16", "admin.example.com"]),
@@ -346,6 +349,8 @@ CASES = {
     "ansible-host-with-port": (dict(host_node_a={"ansible_host": "10.0.0.5:2222"}), "spiff_private_address", "holds a colon"),
     "private-address-with-port": (dict(host_node_b={"spiff_private_address": "node-b.example.com:22"}),
                                   "spiff_private_address", "holds a colon"),
+    "private-address-leading-zero": (dict(host_node_b={"spiff_private_address": "10.0.0.05"}),
+                                     "spiff_private_address", "each without a leading zero"),
     "private-address-with-space": (dict(host_node_b={"spiff_private_address": "node b"}), "spiff_private_address",
                                    "is no IPv4 address or host name"),
     "bind-address-name": (dict(spiff_backend_bind_address="localhost"), "spiff_backend_bind_address", "is no IPv4 address"),
