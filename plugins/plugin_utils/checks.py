@@ -18,9 +18,11 @@ import re
 from urllib.parse import urlsplit
 
 _NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
-# Each number without a leading zero: nftables and podman's parsers read 010 as octal (8) or
-# refuse it, where the database rules would read 10.
-_IPV4 = re.compile(r"^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$")
+# Each number without a leading zero: nftables reads 010 as octal (8), where the database's
+# access rules (networks_as) read 10.
+_NUMBER = r"(0|[1-9]\d{0,2})"
+_IPV4 = re.compile(rf"^{_NUMBER}\.{_NUMBER}\.{_NUMBER}\.{_NUMBER}$")
+_PREFIXES = frozenset(str(bits) for bits in range(33))  # 0-32, written without a leading zero
 _DOTTED_NUMBERS = re.compile(r"^[\d.]+$")
 _BAD_CHARS = re.compile(r"[\r\n\x00]")
 
@@ -94,7 +96,7 @@ def _bind(value):
 
 def _network(value):
     address, slash, bits = value.partition("/")
-    if not value.isascii() or not _is_ipv4(address) or (slash and bits not in {str(n) for n in range(33)}):
+    if not value.isascii() or not _is_ipv4(address) or (slash and bits not in _PREFIXES):
         return ("is no IPv4 address or network: give 10.0.0.5 or 10.0.0.0/24 (each number 0-255 without a"
                 " leading zero, prefix 0-32)")
     return None
